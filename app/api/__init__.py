@@ -1,0 +1,1 @@
+"""HTTP adapter: routers, dependencies and error mapping."""

@@ -1,0 +1,58 @@
+"""Request dependencies, injected through Annotated aliases."""
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from app.db import Database
+from app.domain.roles import Role
+from app.services.employees import authenticate
+from app.settings import Settings
+from models import Employee
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def get_db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+DbDep = Annotated[Database, Depends(get_db)]
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+def current_employee(
+    db: DbDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Employee:
+    if credentials is None or not credentials.credentials:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "missing bearer token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    with db.session() as session:
+        employee = authenticate(session, credentials.credentials)
+    if employee is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "invalid or revoked token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return employee
+
+
+CurrentEmployee = Annotated[Employee, Depends(current_employee)]
+
+
+def current_auditor(employee: CurrentEmployee) -> Employee:
+    if Role.AUDITOR.value not in employee.roles:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "the auditor role is required")
+    return employee
+
+
+CurrentAuditor = Annotated[Employee, Depends(current_auditor)]

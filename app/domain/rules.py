@@ -1,0 +1,70 @@
+"""Hard policy rules. Each rule reads the expense facts and returns a pass/fail with a reason."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from app.domain.policy import Policy
+
+
+@dataclass(frozen=True, slots=True)
+class ExpenseFacts:
+    amount: Decimal
+    currency: str
+    category: str
+    has_receipt: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RuleResult:
+    rule: str
+    passed: bool
+    detail: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {"rule": self.rule, "passed": self.passed, "detail": self.detail}
+
+
+Rule = Callable[[Policy, ExpenseFacts, Decimal | None], RuleResult]
+
+
+def currency_convertible(policy: Policy, facts: ExpenseFacts, amount: Decimal | None) -> RuleResult:
+    if amount is None:
+        return RuleResult(
+            "currency_convertible", False, f"no {facts.currency}->{policy.currency} rate in policy"
+        )
+    return RuleResult("currency_convertible", True, f"{amount} {policy.currency}")
+
+
+def category_allowed(policy: Policy, facts: ExpenseFacts, amount: Decimal | None) -> RuleResult:
+    allowed = facts.category in policy.allowed_categories
+    detail = "allowed" if allowed else f"category {facts.category!r} is not in the allow-list"
+    return RuleResult("category_allowed", allowed, detail)
+
+
+def category_limit(policy: Policy, facts: ExpenseFacts, amount: Decimal | None) -> RuleResult:
+    limit = policy.category_limits.get(facts.category)
+    if limit is None:
+        return RuleResult("category_limit", True, "no limit for this category")
+    if amount is None:
+        return RuleResult("category_limit", False, "amount unknown in policy currency")
+    ok = amount <= limit
+    relation = "within" if ok else "over"
+    return RuleResult("category_limit", ok, f"{amount} is {relation} the {limit} limit")
+
+
+def receipt_present(policy: Policy, facts: ExpenseFacts, amount: Decimal | None) -> RuleResult:
+    threshold = policy.receipt_required_from
+    if threshold is None or facts.has_receipt:
+        return RuleResult("receipt_present", True, "receipt attached or not required")
+    if amount is not None and amount < threshold:
+        return RuleResult("receipt_present", True, f"below the {threshold} receipt threshold")
+    return RuleResult("receipt_present", False, f"a receipt is required from {threshold}")
+
+
+RULES: tuple[Rule, ...] = (currency_convertible, category_allowed, category_limit, receipt_present)
+
+
+def evaluate_rules(policy: Policy, facts: ExpenseFacts) -> tuple[RuleResult, ...]:
+    amount = policy.to_policy_currency(facts.amount, facts.currency)
+    return tuple(rule(policy, facts, amount) for rule in RULES)

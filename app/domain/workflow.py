@@ -1,0 +1,43 @@
+"""The approval state machine: one transition table; nothing else sets a status."""
+
+from enum import StrEnum
+
+from app.domain.errors import InvalidTransition
+
+
+class Status(StrEnum):
+    SUBMITTED = "submitted"
+    PENDING_APPROVAL = "pending_approval"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class Action(StrEnum):
+    AUTO_APPROVE = "auto_approve"
+    ROUTE_TO_HUMAN = "route_to_human"
+    APPROVE_STEP = "approve_step"  # a step is approved and another step follows
+    APPROVE = "approve"  # the last step is approved
+    REJECT = "reject"
+
+
+TRANSITIONS: dict[tuple[Status, Action], Status] = {
+    (Status.SUBMITTED, Action.AUTO_APPROVE): Status.APPROVED,
+    (Status.SUBMITTED, Action.ROUTE_TO_HUMAN): Status.PENDING_APPROVAL,
+    (Status.PENDING_APPROVAL, Action.APPROVE_STEP): Status.PENDING_APPROVAL,
+    (Status.PENDING_APPROVAL, Action.APPROVE): Status.APPROVED,
+    (Status.PENDING_APPROVAL, Action.REJECT): Status.REJECTED,
+}
+
+FINAL_STATUSES = frozenset({Status.APPROVED, Status.REJECTED})
+
+
+def next_status(status: Status, action: Action) -> Status:
+    try:
+        return TRANSITIONS[(status, action)]
+    except KeyError:
+        raise InvalidTransition(status.value, action.value) from None
+
+
+def approval_action(step_index: int, step_count: int) -> Action:
+    """Approving the last step finishes the expense; any earlier step only advances it."""
+    return Action.APPROVE if step_index + 1 >= step_count else Action.APPROVE_STEP

@@ -1,0 +1,1 @@
+"""The LLM reviewer: an OpenAI-compatible client that can only advise."""

@@ -1,0 +1,1 @@
+"""Use cases over the domain core. Services flush; the caller's boundary commits."""

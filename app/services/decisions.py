@@ -1,0 +1,181 @@
+"""Approver decisions and comments: authorize, transition conditionally, audit, queue follow-ups."""
+
+import uuid
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app import job_names
+from app.db import enqueue_after_commit
+from app.domain.audit import ActorKind, AuditAction
+from app.domain.errors import DecisionRefused, NotFound
+from app.domain.roles import Role, check_may_decide
+from app.domain.workflow import Action, Status, approval_action
+from app.services import audit
+from app.services.employees import find_by_slack_id
+from app.services.transitions import apply_transition
+from models import Comment, Decision, Expense
+
+MAX_REASON_LENGTH = 2000
+
+
+class Verdict(StrEnum):
+    APPROVE = "approve"
+    REJECT = "reject"
+
+
+class Result(StrEnum):
+    DECIDED = "decided"
+    REFUSED = "refused"
+    ALREADY_DECIDED = "already_decided"
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionOutcome:
+    result: Result
+    message: str
+
+
+def _slack_actor(slack_user_id: str, email: str | None) -> audit.Actor:
+    label = f"{slack_user_id} ({email})" if email else slack_user_id
+    return audit.Actor(ActorKind.SLACK_USER, label)
+
+
+def describe_step(session: Session, expense: Expense, step: int) -> str:
+    """What already happened to `step`, for someone who clicked too late."""
+    decision = session.scalar(
+        select(Decision).where(Decision.expense_id == expense.id, Decision.step == step)
+    )
+    if decision is None:
+        return f"This expense is {expense.status.replace('_', ' ')}; there is nothing to decide."
+    who = f"<@{decision.slack_user_id}>" if decision.slack_user_id else "someone"
+    verb = "approved" if decision.outcome == Verdict.APPROVE.value else "rejected"
+    when = decision.decided_at.strftime("%Y-%m-%d %H:%M UTC")
+    return f"Already {verb} by {who} at {when}."
+
+
+def _refuse(session: Session, expense: Expense, slack_user_id: str, email: str | None,
+            step: int, refusal: DecisionRefused, attempted: str) -> DecisionOutcome:
+    audit.record(
+        session,
+        expense_id=expense.id,
+        actor=_slack_actor(slack_user_id, email),
+        action=AuditAction.DECISION_REFUSED,
+        from_status=expense.status,
+        to_status=expense.status,
+        reason=str(refusal),
+        context=audit.EventContext(
+            policy_version=expense.policy_version,
+            details={"code": refusal.code, "attempted": attempted, "step": step},
+        ),
+    )
+    return DecisionOutcome(Result.REFUSED, str(refusal))
+
+
+def decide(
+    session: Session,
+    *,
+    expense_id: uuid.UUID,
+    step: int,
+    slack_user_id: str,
+    verdict: Verdict,
+    reason: str | None = None,
+) -> DecisionOutcome:
+    expense = session.get(Expense, expense_id)
+    if expense is None:
+        raise NotFound("no such expense")
+    if expense.status != Status.PENDING_APPROVAL.value or expense.current_step != step:
+        return DecisionOutcome(Result.ALREADY_DECIDED, describe_step(session, expense, step))
+    decider = find_by_slack_id(session, slack_user_id)
+    step_role = expense.steps[step]
+    try:
+        check_may_decide(
+            decider_id=decider.id if decider else None,
+            decider_roles=decider.roles if decider else (),
+            submitter_id=expense.submitter_id,
+            step_role=step_role,
+        )
+    except DecisionRefused as refusal:
+        return _refuse(session, expense, slack_user_id, decider.email if decider else None,
+                       step, refusal, verdict.value)
+    assert decider is not None  # check_may_decide refuses unknown users
+    from_status = expense.status
+    action = (
+        approval_action(step, len(expense.steps)) if verdict is Verdict.APPROVE else Action.REJECT
+    )
+    next_step = step + 1 if action is Action.APPROVE_STEP else step
+    if not apply_transition(session, expense, action, current_step=next_step):
+        return DecisionOutcome(Result.ALREADY_DECIDED, describe_step(session, expense, step))
+    session.add(
+        Decision(
+            expense_id=expense.id,
+            step=step,
+            role=step_role,
+            outcome=verdict.value,
+            decided_by_id=decider.id,
+            slack_user_id=slack_user_id,
+            reason=reason,
+        )
+    )
+    audit_action = {
+        Action.APPROVE_STEP: AuditAction.STEP_APPROVED,
+        Action.APPROVE: AuditAction.APPROVED,
+        Action.REJECT: AuditAction.REJECTED,
+    }[action]
+    audit.record(
+        session,
+        expense_id=expense.id,
+        actor=_slack_actor(slack_user_id, decider.email),
+        action=audit_action,
+        from_status=from_status,
+        to_status=expense.status,
+        reason=reason,
+        context=audit.EventContext(
+            policy_version=expense.policy_version,
+            details={"step": step, "role": step_role, "decided_by": decider.email},
+        ),
+    )
+    enqueue_after_commit(session, job_names.UPDATE_APPROVAL_CARD, str(expense.id), step)
+    if action is Action.APPROVE_STEP:
+        enqueue_after_commit(session, job_names.POST_APPROVAL_CARD, str(expense.id), next_step)
+    else:
+        enqueue_after_commit(session, job_names.NOTIFY_SUBMITTER, str(expense.id))
+    return DecisionOutcome(Result.DECIDED, f"{audit_action.value.replace('_', ' ')}")
+
+
+def comment(
+    session: Session, *, expense_id: uuid.UUID, slack_user_id: str, text: str
+) -> DecisionOutcome:
+    """Record a comment; the expense stays as it is. Approvers and the submitter may comment."""
+    expense = session.get(Expense, expense_id)
+    if expense is None:
+        raise NotFound("no such expense")
+    author = find_by_slack_id(session, slack_user_id)
+    may_comment = author is not None and (
+        author.id == expense.submitter_id
+        or Role.APPROVER.value in author.roles
+        or Role.FINANCE.value in author.roles
+    )
+    if not may_comment:
+        refusal = DecisionRefused("may_not_comment", "Only approvers and the submitter may comment.")
+        return _refuse(session, expense, slack_user_id, author.email if author else None,
+                       expense.current_step, refusal, "comment")
+    assert author is not None
+    note = Comment(expense_id=expense.id, author_id=author.id, slack_user_id=slack_user_id, text=text)
+    session.add(note)
+    session.flush()
+    audit.record(
+        session,
+        expense_id=expense.id,
+        actor=_slack_actor(slack_user_id, author.email),
+        action=AuditAction.COMMENTED,
+        from_status=expense.status,
+        to_status=expense.status,
+        reason=text,
+        context=audit.EventContext(policy_version=expense.policy_version,
+                                   details={"comment_id": note.id}),
+    )
+    enqueue_after_commit(session, job_names.POST_COMMENT, note.id)
+    return DecisionOutcome(Result.DECIDED, "comment recorded")

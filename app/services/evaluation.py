@@ -1,0 +1,100 @@
+"""Recording the gate's outcome for a submitted expense, with its audit trail and follow-up jobs."""
+
+import uuid
+from dataclasses import asdict
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app import job_names
+from app.db import enqueue_after_commit
+from app.domain.advice import Advice, LlmAdvice
+from app.domain.audit import ActorKind, AuditAction
+from app.domain.gate import GateDecision, Route
+from app.domain.policy import Policy
+from app.domain.rules import ExpenseFacts
+from app.domain.workflow import Action, Status
+from app.services import audit
+from app.services.transitions import apply_transition
+from models import Expense
+
+
+def facts_of(expense: Expense) -> ExpenseFacts:
+    return ExpenseFacts(
+        amount=expense.amount,
+        currency=expense.currency,
+        category=expense.category.strip().lower(),
+        has_receipt=bool(expense.receipt_url),
+    )
+
+
+def advice_record(advice: Advice) -> dict[str, Any]:
+    if isinstance(advice, LlmAdvice):
+        record = asdict(advice)
+        record["recommendation"] = advice.recommendation.value
+        record["reasons"] = list(advice.reasons)
+        return record
+    return {"unavailable": advice.reason, "model": advice.model}
+
+
+def record_gate_decision(
+    session: Session, expense_id: uuid.UUID, decision: GateDecision, advice: Advice, policy: Policy
+) -> bool:
+    """Apply the gate's route to a still-submitted expense. False if it was already evaluated."""
+    expense = session.get(Expense, expense_id)
+    if expense is None or expense.status != Status.SUBMITTED.value:
+        return False
+    auto = decision.route is Route.AUTO_APPROVE
+    won = apply_transition(
+        session,
+        expense,
+        Action.AUTO_APPROVE if auto else Action.ROUTE_TO_HUMAN,
+        steps=[role.value for role in decision.steps],
+        current_step=0,
+        route_reasons=list(decision.reasons),
+        policy_version=policy.version,
+        llm_advice=advice_record(advice),
+    )
+    if not won:
+        return False
+    llm_model = advice.model
+    confidence = advice.confidence if isinstance(advice, LlmAdvice) else None
+    context = audit.EventContext(
+        policy_version=policy.version,
+        llm_model=llm_model,
+        llm_confidence=confidence,
+        details={
+            "rule_trace": [r.as_dict() for r in decision.rule_trace],
+            "llm_advice": advice_record(advice),
+            "steps": [role.value for role in decision.steps],
+            "amount_in_policy_currency": (
+                None
+                if decision.amount_in_policy_currency is None
+                else str(decision.amount_in_policy_currency)
+            ),
+        },
+    )
+    if isinstance(advice, LlmAdvice):
+        audit.record(
+            session,
+            expense_id=expense_id,
+            actor=audit.Actor(ActorKind.LLM, advice.model),
+            action=AuditAction.LLM_REVIEWED,
+            reason="; ".join(advice.reasons) or None,
+            context=context,
+        )
+    audit.record(
+        session,
+        expense_id=expense_id,
+        actor=audit.Actor(ActorKind.SYSTEM, "policy-gate"),
+        action=AuditAction.AUTO_APPROVED if auto else AuditAction.ROUTED_TO_HUMAN,
+        from_status=Status.SUBMITTED.value,
+        to_status=(Status.APPROVED if auto else Status.PENDING_APPROVAL).value,
+        reason="in policy, LLM confident" if auto else "; ".join(decision.reasons),
+        context=context,
+    )
+    if auto:
+        enqueue_after_commit(session, job_names.NOTIFY_SUBMITTER, str(expense_id))
+    else:
+        enqueue_after_commit(session, job_names.POST_APPROVAL_CARD, str(expense_id), 0)
+    return True

@@ -1,0 +1,92 @@
+"""Submitting expenses (idempotently) and reading them back for their owner."""
+
+import hashlib
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app import job_names
+from app.db import enqueue_after_commit
+from app.domain.audit import ActorKind, AuditAction
+from app.domain.errors import IdempotencyConflict, NotFound
+from app.domain.workflow import Status
+from app.services import audit
+from models import AuditEvent, Decision, Employee, Expense
+
+
+@dataclass(frozen=True, slots=True)
+class NewExpense:
+    amount: Decimal
+    currency: str
+    category: str
+    merchant: str
+    description: str
+    incurred_on: date
+    receipt_url: str | None = None
+
+    def fingerprint(self) -> str:
+        """A stable hash of the request body, to tell a retry from a different request."""
+        canonical = json.dumps(asdict(self), sort_keys=True, default=str)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _by_key(session: Session, submitter_id: int, key: str) -> Expense | None:
+    stmt = select(Expense).where(
+        Expense.submitter_id == submitter_id, Expense.idempotency_key == key
+    )
+    return session.scalar(stmt)
+
+
+def submit(
+    session: Session, submitter: Employee, data: NewExpense, idempotency_key: str | None
+) -> tuple[Expense, bool]:
+    """Store the expense and queue its evaluation; returns (expense, created)."""
+    fingerprint = data.fingerprint()
+    if idempotency_key is not None:
+        existing = _by_key(session, submitter.id, idempotency_key)
+        if existing is not None:
+            if existing.request_hash != fingerprint:
+                raise IdempotencyConflict(
+                    "this Idempotency-Key was already used with a different body"
+                )
+            return existing, False
+    expense = Expense(
+        submitter_id=submitter.id,
+        status=Status.SUBMITTED.value,
+        idempotency_key=idempotency_key,
+        request_hash=fingerprint,
+        **asdict(data),
+    )
+    session.add(expense)
+    session.flush()
+    audit.record(
+        session,
+        expense_id=expense.id,
+        actor=audit.Actor(ActorKind.EMPLOYEE, submitter.email),
+        action=AuditAction.SUBMITTED,
+        to_status=Status.SUBMITTED.value,
+    )
+    enqueue_after_commit(session, job_names.EVALUATE_EXPENSE, str(expense.id))
+    return expense, True
+
+
+def get_for_viewer(session: Session, expense_id: uuid.UUID, viewer: Employee) -> Expense:
+    """Employees see only their own expenses; auditors see every expense."""
+    expense = session.get(Expense, expense_id)
+    if expense is None or (expense.submitter_id != viewer.id and "auditor" not in viewer.roles):
+        raise NotFound("no such expense")
+    return expense
+
+
+def history(session: Session, expense_id: uuid.UUID) -> tuple[Sequence[Decision], Sequence[AuditEvent]]:
+    decisions = session.scalars(
+        select(Decision).where(Decision.expense_id == expense_id).order_by(Decision.step)
+    ).all()
+    events = audit.list_events(session, after_id=None, limit=500, expense_id=expense_id)
+    return decisions, events

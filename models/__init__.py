@@ -1,0 +1,19 @@
+"""SQLAlchemy models: employees, expenses, decisions, Slack messages and the audit log."""
+
+from models.audit import AuditEvent
+from models.base import Base
+from models.employee import ApiToken, Employee
+from models.expense import Comment, Decision, Expense
+from models.slack import SlackMessage, SlackRequestReceipt
+
+__all__ = [
+    "ApiToken",
+    "AuditEvent",
+    "Base",
+    "Comment",
+    "Decision",
+    "Employee",
+    "Expense",
+    "SlackMessage",
+    "SlackRequestReceipt",
+]

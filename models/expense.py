@@ -1,0 +1,66 @@
+"""Expenses, the decisions on their approval steps, and comments."""
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Date, ForeignKey, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, JSONType, UTCDateTime, utcnow
+
+
+class Expense(Base):
+    __tablename__ = "expenses"
+    __table_args__ = (UniqueConstraint("submitter_id", "idempotency_key"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    submitter_id: Mapped[int] = mapped_column(ForeignKey("employees.id"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Numeric(18, 4))
+    currency: Mapped[str] = mapped_column(String(3))
+    category: Mapped[str] = mapped_column(String(64))
+    merchant: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    incurred_on: Mapped[date] = mapped_column(Date)
+    receipt_url: Mapped[str | None] = mapped_column(String(2048))
+
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    # Roles that must approve, in order, and the index of the step now waiting.
+    steps: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    current_step: Mapped[int] = mapped_column(default=0)
+    route_reasons: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    policy_version: Mapped[str | None] = mapped_column(String(64))
+    llm_advice: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Decision(Base):
+    __tablename__ = "decisions"
+    # One decision per step, whatever races happen above it.
+    __table_args__ = (UniqueConstraint("expense_id", "step"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    expense_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("expenses.id"), index=True)
+    step: Mapped[int]
+    role: Mapped[str] = mapped_column(String(32))
+    outcome: Mapped[str] = mapped_column(String(16))
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
+    slack_user_id: Mapped[str | None] = mapped_column(String(32))
+    reason: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Comment(Base):
+    __tablename__ = "comments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    expense_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("expenses.id"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
+    slack_user_id: Mapped[str | None] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -1,0 +1,197 @@
+"""Pure Block Kit builders for approval cards, modals and notices. No I/O here."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from slack.ids import REASON_INPUT, ActionId, BlockId, CallbackId, CardRef, ModalRef
+from slack.text import escape, escape_within
+
+Block = dict[str, Any]
+SECTION_LIMIT = 3000
+FIELD_LIMIT = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionView:
+    step: int
+    role: str
+    outcome: str
+    slack_user_id: str | None
+    reason: str | None
+    decided_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CardView:
+    expense_id: str
+    step: int
+    steps: tuple[str, ...]
+    status: str
+    current_step: int
+    submitter_name: str
+    submitter_slack_id: str | None
+    amount: str
+    currency: str
+    category: str
+    merchant: str
+    incurred_on: str
+    description: str
+    receipt_url: str | None
+    route_reasons: tuple[str, ...]
+    llm_advice: dict[str, Any] | None
+    policy_version: str | None
+    decisions: tuple[DecisionView, ...] = field(default_factory=tuple)
+
+    @property
+    def awaiting_this_step(self) -> bool:
+        return self.status == "pending_approval" and self.current_step == self.step
+
+
+def _mrkdwn(text: str) -> Block:
+    return {"type": "mrkdwn", "text": text}
+
+
+def _section(text: str) -> Block:
+    return {"type": "section", "text": _mrkdwn(text)}
+
+
+def _context(text: str) -> Block:
+    return {"type": "context", "elements": [_mrkdwn(text)]}
+
+
+def _who(slack_user_id: str | None, name: str) -> str:
+    return f"<@{slack_user_id}>" if slack_user_id else escape(name)
+
+
+def _advice_text(advice: dict[str, Any] | None) -> str:
+    if not advice:
+        return "*AI advice:* none"
+    if "unavailable" in advice:
+        return f"*AI advice:* unavailable ({escape_within(str(advice['unavailable']), 300)})"
+    reasons = "\n".join(f"• {escape_within(str(r), 300)}" for r in advice.get("reasons", [])[:5])
+    head = (
+        f"*AI advice:* {escape(str(advice['recommendation']))} "
+        f"(confidence {float(advice['confidence']):.2f}, {escape(str(advice.get('model', '')))})"
+    )
+    return escape_within(f"{head}\n{reasons}", SECTION_LIMIT) if reasons else head
+
+
+def _outcome_line(d: DecisionView, steps: tuple[str, ...]) -> str:
+    verb = "Approved" if d.outcome == "approve" else "Rejected"
+    who = f"<@{d.slack_user_id}>" if d.slack_user_id else "someone"
+    when = d.decided_at.strftime("%Y-%m-%d %H:%M UTC")
+    label = f"step {d.step + 1}/{len(steps)} ({d.role})"
+    reason = f": {escape_within(d.reason, 500)}" if d.reason else ""
+    return f"{'✅' if d.outcome == 'approve' else '❌'} {verb} {label} by {who} at {when}{reason}"
+
+
+def card_text(view: CardView) -> str:
+    """Notification fallback text; Slack shows it where blocks cannot be shown."""
+    return (
+        f"Expense approval needed: {view.amount} {view.currency} at "
+        f"{escape_within(view.merchant, 100)} from {escape_within(view.submitter_name, 100)}"
+    )
+
+
+def approval_card(view: CardView) -> list[Block]:
+    ref = CardRef(e=view.expense_id, s=view.step).encode()
+    step_label = f"Step {view.step + 1} of {len(view.steps)}: {view.steps[view.step]} approval"
+    blocks: list[Block] = [
+        {"type": "header", "text": {"type": "plain_text", "text": "Expense approval", "emoji": True}},
+        {
+            "type": "section",
+            "fields": [
+                _mrkdwn(f"*Submitter:*\n{_who(view.submitter_slack_id, view.submitter_name)}"),
+                _mrkdwn(f"*Amount:*\n{escape(view.amount)} {escape(view.currency)}"),
+                _mrkdwn(f"*Category:*\n{escape_within(view.category, 200)}"),
+                _mrkdwn(f"*Merchant:*\n{escape_within(view.merchant, 500)}"),
+                _mrkdwn(f"*Date:*\n{escape(view.incurred_on)}"),
+                _mrkdwn(f"*Receipt:*\n{'attached' if view.receipt_url else 'none'}"),
+            ],
+        },
+        _section("*Description:*\n" + escape_within(view.description, SECTION_LIMIT - 20)),
+        _section(_advice_text(view.llm_advice)),
+    ]
+    if view.route_reasons:
+        reasons = "\n".join(f"• {escape_within(r, 300)}" for r in view.route_reasons[:8])
+        blocks.append(_section(escape_within("*Why a human decides:*\n", 40) + reasons))
+    blocks.append(_context(f"{step_label} · policy {escape(view.policy_version or 'unknown')}"))
+    for decision in view.decisions:
+        blocks.append(_context(_outcome_line(decision, view.steps)))
+    if view.awaiting_this_step:
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": BlockId.ACTIONS.value,
+                "elements": [
+                    _button("Approve", ActionId.APPROVE, ref, style="primary"),
+                    _button("Reject", ActionId.REJECT, ref, style="danger"),
+                    _button("Comment", ActionId.COMMENT, ref),
+                ],
+            }
+        )
+    else:
+        blocks.append(_section(f"*Outcome:* {_status_phrase(view)}"))
+    return blocks
+
+
+def _status_phrase(view: CardView) -> str:
+    if view.status == "pending_approval":
+        return f"waiting for step {view.current_step + 1} ({view.steps[view.current_step]})"
+    return view.status.replace("_", " ")
+
+
+def _button(label: str, action: ActionId, value: str, style: str | None = None) -> Block:
+    button: Block = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": label},
+        "action_id": action.value,
+        "value": value,
+    }
+    if style:
+        button["style"] = style
+    return button
+
+
+def reason_modal(callback: CallbackId, ref: ModalRef) -> dict[str, Any]:
+    rejecting = callback is CallbackId.REJECT_MODAL
+    return {
+        "type": "modal",
+        "callback_id": callback.value,
+        "private_metadata": ref.encode(),
+        "title": {"type": "plain_text", "text": "Reject expense" if rejecting else "Comment"},
+        "submit": {"type": "plain_text", "text": "Reject" if rejecting else "Post comment"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": BlockId.REASON.value,
+                "label": {"type": "plain_text", "text": "Reason" if rejecting else "Comment"},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": REASON_INPUT,
+                    "multiline": True,
+                    "max_length": 2000,
+                },
+            }
+        ],
+    }
+
+
+def comment_text(slack_user_id: str, text: str) -> str:
+    return f"💬 <@{slack_user_id}>: {escape_within(text, 2500)}"
+
+
+def outcome_notice(
+    *, status: str, amount: str, currency: str, merchant: str, decisions: tuple[DecisionView, ...]
+) -> str:
+    """The direct message that tells the submitter how their expense ended."""
+    head = f"Your expense of {escape(amount)} {escape(currency)} at {escape_within(merchant, 200)}"
+    if not decisions:
+        return f"{head} was {status.replace('_', ' ')} automatically under policy."
+    last = decisions[-1]
+    verb = "approved" if status == "approved" else "rejected"
+    who = f"<@{last.slack_user_id}>" if last.slack_user_id else "an approver"
+    reason = f" Reason: {escape_within(last.reason, 1500)}" if last.reason else ""
+    return f"{head} was {verb} by {who}.{reason}"

@@ -1,0 +1,41 @@
+"""Builds the Bolt app: signature checks (Bolt's), a replay guard, and our listeners."""
+
+from collections.abc import Callable
+
+from slack_bolt import App, BoltRequest, BoltResponse
+from slack_sdk import WebClient
+from sqlalchemy.exc import IntegrityError
+
+from app.db import Database
+from app.settings import Settings
+from models import SlackRequestReceipt
+from slack.listeners import actions, views
+
+
+def replay_guard(db: Database) -> Callable[[BoltRequest, BoltResponse, Callable[[], BoltResponse]], BoltResponse]:
+    """Slack signs each request once; the same signature twice is a replay, so ack and ignore it."""
+
+    def guard(req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]) -> BoltResponse:  # noqa: A002
+        signature = (req.headers.get("x-slack-signature") or [""])[0]
+        if signature:
+            try:
+                with db.session() as session:
+                    session.add(SlackRequestReceipt(signature=signature[:100]))
+            except IntegrityError:
+                return BoltResponse(status=200, body="")
+        return next()
+
+    return guard
+
+
+def build_bolt_app(settings: Settings, db: Database, client: WebClient) -> App:
+    bolt = App(
+        signing_secret=settings.slack_signing_secret.get_secret_value(),
+        client=client,
+        # No auth.test at start-up: the API must boot even while Slack is unreachable.
+        token_verification_enabled=False,
+    )
+    bolt.middleware(replay_guard(db))
+    actions.register(bolt, db)
+    views.register(bolt, db)
+    return bolt

@@ -1,0 +1,48 @@
+"""Reads what an approval card or notice shows from the database into the builders' plain views."""
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.domain.errors import NotFound
+from app.domain.money import in_minor_units
+from models import Decision, Employee, Expense
+from slack.blocks import CardView, DecisionView
+
+
+def decision_views(session: Session, expense_id: uuid.UUID) -> tuple[DecisionView, ...]:
+    rows = session.scalars(
+        select(Decision).where(Decision.expense_id == expense_id).order_by(Decision.step)
+    ).all()
+    return tuple(
+        DecisionView(d.step, d.role, d.outcome, d.slack_user_id, d.reason, d.decided_at) for d in rows
+    )
+
+
+def load_card_view(session: Session, expense_id: uuid.UUID, step: int) -> CardView:
+    expense = session.get(Expense, expense_id)
+    if expense is None:
+        raise NotFound(f"no expense {expense_id}")
+    submitter = session.get(Employee, expense.submitter_id)
+    assert submitter is not None  # foreign key
+    return CardView(
+        expense_id=str(expense.id),
+        step=step,
+        steps=tuple(expense.steps),
+        status=expense.status,
+        current_step=expense.current_step,
+        submitter_name=submitter.name,
+        submitter_slack_id=submitter.slack_user_id,
+        amount=in_minor_units(expense.amount, expense.currency),
+        currency=expense.currency,
+        category=expense.category,
+        merchant=expense.merchant,
+        incurred_on=expense.incurred_on.isoformat(),
+        description=expense.description,
+        receipt_url=expense.receipt_url,
+        route_reasons=tuple(expense.route_reasons),
+        llm_advice=expense.llm_advice,
+        policy_version=expense.policy_version,
+        decisions=decision_views(session, expense.id),
+    )

@@ -1,0 +1,129 @@
+"""Exactly-once Slack posts: an outbox row per message, a lease, and reconciliation after a crash.
+
+A worker can die after Slack accepted a post but before we stored its `ts`. Each post carries
+its dedupe key as message metadata, so a retry first looks for it in the channel history.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from slack_sdk import WebClient
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from app.db import Database
+from models import SlackMessage
+from models.base import utcnow
+from slack.blocks import Block
+from slack.ids import METADATA_EVENT_TYPE
+
+LEASE = timedelta(seconds=60)
+
+
+class DeliveryBusy(Exception):
+    """Another worker holds the lease on this message; try again later."""
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    dedupe_key: str
+    expense_id: uuid.UUID
+    kind: str
+    channel: str
+    text: str
+    blocks: list[Block] | None = None
+    thread_ts: str | None = None
+
+
+def _claim(db: Database, post: Post) -> tuple[SlackMessage | None, datetime | None]:
+    """Returns (row, previous attempt) if we hold the lease, (row, None) if it was already sent."""
+    with db.session() as session:
+        row = session.scalar(select(SlackMessage).where(SlackMessage.dedupe_key == post.dedupe_key))
+        if row is None:
+            row = SlackMessage(
+                dedupe_key=post.dedupe_key, expense_id=post.expense_id, kind=post.kind,
+                channel=post.channel,
+            )
+            session.add(row)
+            try:
+                session.flush()
+            except IntegrityError:
+                raise DeliveryBusy(post.dedupe_key) from None
+        if row.sent_at is not None:
+            return row, None
+        previous = row.attempted_at
+        now = utcnow()
+        claimed = session.execute(
+            update(SlackMessage)
+            .where(
+                SlackMessage.id == row.id,
+                SlackMessage.sent_at.is_(None),
+                or_(SlackMessage.attempted_at.is_(None), SlackMessage.attempted_at < now - LEASE),
+            )
+            .values(attempted_at=now)
+        ).rowcount  # type: ignore[attr-defined]
+        if claimed != 1:
+            raise DeliveryBusy(post.dedupe_key)
+    return None, previous
+
+
+def _find_posted(client: WebClient, post: Post, since: datetime) -> dict[str, Any] | None:
+    oldest = f"{(since - LEASE).timestamp():.6f}"
+    if post.thread_ts:
+        resp = client.conversations_replies(
+            channel=post.channel, ts=post.thread_ts, oldest=oldest, include_all_metadata=True,
+            limit=200,
+        )
+    else:
+        resp = client.conversations_history(
+            channel=post.channel, oldest=oldest, include_all_metadata=True, limit=200
+        )
+    for message in resp.get("messages", []):
+        meta = message.get("metadata") or {}
+        payload = meta.get("event_payload") or {}
+        if meta.get("event_type") == METADATA_EVENT_TYPE and payload.get("key") == post.dedupe_key:
+            return dict(message)
+    return None
+
+
+def _mark_sent(db: Database, dedupe_key: str, channel: str, ts: str) -> None:
+    with db.session() as session:
+        session.execute(
+            update(SlackMessage)
+            .where(SlackMessage.dedupe_key == dedupe_key)
+            .values(channel=channel, ts=ts, sent_at=utcnow())
+        )
+
+
+def deliver(db: Database, client: WebClient, post: Post) -> str:
+    """Post once; returns the message ts. Safe to call again after any crash."""
+    done, previous_attempt = _claim(db, post)
+    if done is not None:
+        assert done.ts is not None
+        return done.ts
+    if previous_attempt is not None:
+        found = _find_posted(client, post, previous_attempt)
+        if found is not None:
+            _mark_sent(db, post.dedupe_key, post.channel, str(found["ts"]))
+            return str(found["ts"])
+    kwargs: dict[str, Any] = {
+        "channel": post.channel,
+        "text": post.text,
+        "metadata": {"event_type": METADATA_EVENT_TYPE, "event_payload": {"key": post.dedupe_key}},
+    }
+    if post.blocks is not None:
+        kwargs["blocks"] = post.blocks
+    if post.thread_ts is not None:
+        kwargs["thread_ts"] = post.thread_ts
+    response = client.chat_postMessage(**kwargs)
+    ts = str(response["ts"])
+    _mark_sent(db, post.dedupe_key, str(response.get("channel") or post.channel), ts)
+    return ts
+
+
+def sent_message(db: Database, dedupe_key: str) -> SlackMessage | None:
+    with db.session() as session:
+        row = session.scalar(select(SlackMessage).where(SlackMessage.dedupe_key == dedupe_key))
+        return row if row is not None and row.sent_at is not None else None

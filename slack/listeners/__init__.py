@@ -1,0 +1,1 @@
+"""Bolt listeners: ack first, then call the core and answer the clicker."""

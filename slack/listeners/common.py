@@ -1,0 +1,36 @@
+"""Helpers the listeners share: decoding references and answering one user privately."""
+
+import logging
+from typing import Any
+
+from pydantic import ValidationError
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from slack.ids import CardRef, ModalRef
+
+log = logging.getLogger(__name__)
+
+
+def card_ref(body: dict[str, Any]) -> CardRef | None:
+    try:
+        return CardRef.model_validate_json(body["actions"][0]["value"])
+    except (KeyError, IndexError, ValidationError):
+        log.warning("ignoring a click with an unreadable button value")
+        return None
+
+
+def modal_ref(view: dict[str, Any]) -> ModalRef | None:
+    try:
+        return ModalRef.model_validate_json(view.get("private_metadata") or "")
+    except ValidationError:
+        log.warning("ignoring a modal with unreadable private_metadata")
+        return None
+
+
+def tell(client: WebClient, channel: str, user: str, text: str) -> None:
+    """An ephemeral answer; failing to send it must not undo the recorded outcome."""
+    try:
+        client.chat_postEphemeral(channel=channel, user=user, text=text)
+    except SlackApiError as exc:
+        log.warning("could not send ephemeral to %s: %s", user, exc.response.get("error"))

@@ -1,0 +1,71 @@
+"""Modal submissions: refuse an empty reason inside the modal, then reject or record the comment."""
+
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
+from app.db import Database
+from app.domain.errors import NotFound
+from app.services.decisions import MAX_REASON_LENGTH, Result, Verdict, comment, decide
+from slack.ids import REASON_INPUT, BlockId, CallbackId
+from slack.listeners.common import modal_ref, tell
+
+
+def _reason(view: dict[str, Any]) -> str:
+    values = view.get("state", {}).get("values", {})
+    raw = values.get(BlockId.REASON.value, {}).get(REASON_INPUT, {}).get("value")
+    return (raw or "").strip()
+
+
+def _check_reason(ack: Ack, reason: str, what: str) -> bool:
+    if not reason:
+        ack(response_action="errors", errors={BlockId.REASON.value: f"Please write a {what}."})
+        return False
+    if len(reason) > MAX_REASON_LENGTH:
+        ack(response_action="errors",
+            errors={BlockId.REASON.value: f"Keep it under {MAX_REASON_LENGTH} characters."})
+        return False
+    ack()
+    return True
+
+
+def register(bolt: App, db: Database) -> None:
+    @bolt.view(CallbackId.REJECT_MODAL.value)
+    def reject_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any],
+                         client: WebClient) -> None:
+        reason = _reason(view)
+        if not _check_reason(ack, reason, "reason"):
+            return
+        ref = modal_ref(view)
+        user = body["user"]["id"]
+        if ref is None:
+            return
+        try:
+            with db.session() as session:
+                outcome = decide(session, expense_id=ref.expense_id, step=ref.step,
+                                 slack_user_id=user, verdict=Verdict.REJECT, reason=reason)
+        except NotFound:
+            tell(client, ref.channel, user, "This expense no longer exists.")
+            return
+        if outcome.result is not Result.DECIDED:
+            tell(client, ref.channel, user, outcome.message)
+
+    @bolt.view(CallbackId.COMMENT_MODAL.value)
+    def comment_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any],
+                          client: WebClient) -> None:
+        text = _reason(view)
+        if not _check_reason(ack, text, "comment"):
+            return
+        ref = modal_ref(view)
+        user = body["user"]["id"]
+        if ref is None:
+            return
+        try:
+            with db.session() as session:
+                outcome = comment(session, expense_id=ref.expense_id, slack_user_id=user, text=text)
+        except NotFound:
+            tell(client, ref.channel, user, "This expense no longer exists.")
+            return
+        if outcome.result is not Result.DECIDED:
+            tell(client, ref.channel, user, outcome.message)

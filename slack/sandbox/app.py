@@ -1,0 +1,141 @@
+"""The sandbox's ASGI app: Web API endpoints, test controls and the clickable page."""
+
+import asyncio
+import json
+from typing import Annotated, Any
+from urllib.parse import quote
+
+import httpx
+from fastapi import Body, FastAPI, Form, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from slack.sandbox.payloads import block_actions, signed_request, view_submission
+from slack.sandbox.page import render_page
+from slack.sandbox.web_api import ApiError, SandboxState, WebApi, parse_args
+
+DEFAULT_ACTOR = "U0BOB"
+
+
+async def _request_args(request: Request) -> dict[str, Any]:
+    if request.headers.get("content-type", "").startswith("application/json"):
+        body = await request.json()
+        return dict(body) if isinstance(body, dict) else {}
+    form = await request.form()
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+def _token(request: Request, args: dict[str, Any]) -> str | None:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    token = args.pop("token", None)
+    return str(token) if token else None
+
+
+def create_sandbox_app(*, bot_token: str, signing_secret: str, events_url: str) -> FastAPI:
+    state = SandboxState(bot_token=bot_token)
+    web_api = WebApi(state)
+    sandbox = FastAPI(title="Slack sandbox", docs_url=None, redoc_url=None, openapi_url=None)
+    sandbox.state.sandbox = state
+
+    @sandbox.post("/api/{method}")
+    async def api_method(method: str, request: Request) -> Response:
+        args = await _request_args(request)
+        token = _token(request, args)
+        with state.lock:
+            queued = state.failures.get(method)
+            failure = queued.pop(0) if queued else None
+        if failure is not None:
+            state.calls.append({"method": method, "ok": False, "status": failure.status})
+            error = "ratelimited" if failure.status == 429 else "internal_error"
+            return JSONResponse({"ok": False, "error": error}, status_code=failure.status,
+                                headers={"Retry-After": str(failure.retry_after)})
+        try:
+            result = web_api.call(method, token, parse_args(args))
+        except ApiError as exc:
+            result = {"ok": False, "error": exc.error, **exc.extra}
+        state.calls.append({"method": method, "ok": result["ok"], "error": result.get("error"),
+                            "status": 200})
+        return JSONResponse(result)
+
+    @sandbox.get("/_state")
+    def sandbox_state() -> dict[str, Any]:
+        return state.snapshot()
+
+    @sandbox.post("/_control/fail")
+    def inject_failure(method: Annotated[str, Body()], status: Annotated[int, Body()] = 429,
+                       retry_after: Annotated[int, Body()] = 1,
+                       times: Annotated[int, Body()] = 1) -> dict[str, bool]:
+        state.inject_failure(method, status, retry_after, times)
+        return {"ok": True}
+
+    @sandbox.post("/_control/trigger")
+    def new_trigger(user: Annotated[str, Body(embed=True)]) -> dict[str, str]:
+        return {"trigger_id": state.issue_trigger(user)}
+
+    async def send_to_bot(payload: dict[str, Any]) -> httpx.Response:
+        body, headers = signed_request(payload, signing_secret)
+        async with httpx.AsyncClient(timeout=10) as client:
+            return await client.post(events_url, content=body, headers=headers)
+
+    def back(actor: str, errors: dict[str, str] | None = None) -> RedirectResponse:
+        extra = f"&errors={quote(json.dumps(errors))}" if errors else ""
+        return RedirectResponse(f"./?as={quote(actor)}{extra}", status_code=303)
+
+    @sandbox.get("/", response_class=HTMLResponse)
+    def page(actor: Annotated[str, Query(alias="as")] = DEFAULT_ACTOR, errors: str = "") -> str:
+        return render_page(state, actor, json.loads(errors) if errors else {})
+
+    @sandbox.post("/ui/click")
+    async def click(channel: Annotated[str, Form()], ts: Annotated[str, Form()],
+                    block_id: Annotated[str, Form()], action_id: Annotated[str, Form()],
+                    actor: Annotated[str, Form(alias="as")]) -> Response:
+        with state.lock:
+            message = next((m for m in state.messages
+                            if m["channel"] == channel and m["ts"] == ts), None)
+        if message is None:
+            return back(actor)
+        element = next(
+            (el for b in message["blocks"] if b.get("block_id") == block_id
+             for el in b.get("elements", []) if el.get("action_id") == action_id), None)
+        if element is None:
+            return back(actor)
+        views_before = len(state.views)
+        await send_to_bot(block_actions(
+            user_id=actor, channel=channel, message=message, action=element, block_id=block_id,
+            trigger_id=state.issue_trigger(actor)))
+        # The bot opens its modal right after acking; give it a moment so the page shows it.
+        for _ in range(20):
+            if len(state.views) > views_before or state.ephemerals:
+                break
+            await asyncio.sleep(0.05)
+        return back(actor)
+
+    @sandbox.post("/ui/submit")
+    async def submit(request: Request) -> Response:
+        form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+        actor = form.pop("as", DEFAULT_ACTOR)
+        entry = state.views.get(form.pop("view_id", ""))
+        if entry is None or not entry["open"]:
+            return back(actor)
+        values: dict[str, dict[str, str]] = {}
+        for key, value in form.items():
+            block_id, _, action_id = key.partition("|")
+            values.setdefault(block_id, {})[action_id] = value
+        response = await send_to_bot(view_submission(
+            user_id=actor, view=entry["view"], values=values,
+            trigger_id=state.issue_trigger(actor)))
+        answer = response.json() if response.content else {}
+        if answer.get("response_action") == "errors":
+            return back(actor, answer.get("errors", {}))
+        entry["open"] = False
+        return back(actor)
+
+    @sandbox.post("/ui/close")
+    def close(view_id: Annotated[str, Form()],
+              actor: Annotated[str, Form(alias="as")]) -> Response:
+        if view_id in state.views:
+            state.views[view_id]["open"] = False
+        return back(actor)
+
+    return sandbox

@@ -1,0 +1,83 @@
+"""Interactivity payloads of Slack's real shape, and Slack's request signing."""
+
+import json
+import time
+import uuid
+from typing import Any
+from urllib.parse import urlencode
+
+from slack_sdk.signature import SignatureVerifier
+
+TEAM = {"id": "T0SANDBOX", "domain": "sandbox"}
+APP_ID = "A0SANDBOX"
+
+
+def _user(user_id: str) -> dict[str, str]:
+    return {"id": user_id, "username": user_id.lower(), "name": user_id.lower(), "team_id": TEAM["id"]}
+
+
+def block_actions(
+    *, user_id: str, channel: str, message: dict[str, Any], action: dict[str, Any],
+    block_id: str, trigger_id: str,
+) -> dict[str, Any]:
+    return {
+        "type": "block_actions",
+        "user": _user(user_id),
+        "api_app_id": APP_ID,
+        "token": "deprecated-verification-token",
+        "container": {
+            "type": "message", "message_ts": message["ts"], "channel_id": channel,
+            "is_ephemeral": False,
+        },
+        "trigger_id": trigger_id,
+        "team": TEAM,
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "channel": {"id": channel, "name": "approvals"},
+        "message": message,
+        "state": {"values": {}},
+        "response_url": f"https://hooks.slack.com/actions/{TEAM['id']}/1/{uuid.uuid4().hex}",
+        "actions": [
+            {**action, "block_id": block_id, "action_ts": f"{time.time():.6f}"},
+        ],
+    }
+
+
+def view_submission(
+    *, user_id: str, view: dict[str, Any], values: dict[str, dict[str, str]], trigger_id: str
+) -> dict[str, Any]:
+    """`values` maps block_id -> action_id -> typed value, as the user filled the inputs."""
+    state = {
+        block_id: {
+            action_id: {"type": "plain_text_input", "value": value}
+            for action_id, value in actions.items()
+        }
+        for block_id, actions in values.items()
+    }
+    return {
+        "type": "view_submission",
+        "team": TEAM,
+        "user": _user(user_id),
+        "api_app_id": APP_ID,
+        "token": "deprecated-verification-token",
+        "trigger_id": trigger_id,
+        "view": {**view, "state": {"values": state}},
+        "response_urls": [],
+        "is_enterprise_install": False,
+        "enterprise": None,
+    }
+
+
+def signed_request(
+    payload: dict[str, Any], signing_secret: str, *, timestamp: int | None = None
+) -> tuple[bytes, dict[str, str]]:
+    """The form body and headers Slack sends for an interactivity payload."""
+    body = urlencode({"payload": json.dumps(payload)})
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    signature = SignatureVerifier(signing_secret).generate_signature(timestamp=ts, body=body)
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": ts,
+        "X-Slack-Signature": signature,
+    }
+    return body.encode(), headers

@@ -1,0 +1,41 @@
+"""Evaluates a submitted expense: hard rules, then the LLM reviewer, then the gate."""
+
+import uuid
+
+from sqlalchemy.exc import OperationalError
+
+from app.domain.gate import decide
+from app.domain.workflow import Status
+from app.job_names import EVALUATE_EXPENSE
+from app.llm.reviewer import review_input
+from app.policy_loader import load_policy
+from app.services.evaluation import facts_of, record_gate_decision
+from models import Expense
+from tasks.celery_app import celery_app
+from tasks.runtime import runtime
+
+
+@celery_app.task(  # type: ignore[untyped-decorator]
+    name=EVALUATE_EXPENSE,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=8,
+)
+def evaluate_expense(expense_id: str) -> str:
+    rt = runtime()
+    eid = uuid.UUID(expense_id)
+    with rt.db.session() as session:
+        expense = session.get(Expense, eid)
+        if expense is None or expense.status != Status.SUBMITTED.value:
+            return "skipped"
+        facts = facts_of(expense)
+        review = review_input(
+            facts, expense.merchant, expense.description, expense.incurred_on.isoformat()
+        )
+    # The LLM call holds no transaction open: it can take seconds.
+    policy = load_policy(rt.settings.policy_file)
+    advice = rt.reviewer.review(review, policy)
+    decision = decide(policy, facts, advice)
+    with rt.db.session() as session:
+        applied = record_gate_decision(session, eid, decision, advice, policy)
+    return decision.route.value if applied else "skipped"

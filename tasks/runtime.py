@@ -1,0 +1,32 @@
+"""Per-process resources for tasks: the database, the Slack client and the LLM reviewer."""
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from slack_sdk import WebClient
+
+from app.db import Database
+from app.llm.reviewer import Reviewer, make_reviewer
+from app.settings import Settings, get_settings
+from slack.client import make_web_client
+from tasks.celery_app import send_jobs
+
+
+@dataclass(frozen=True)
+class Runtime:
+    settings: Settings
+    db: Database
+    slack: WebClient
+    reviewer: Reviewer
+
+
+@lru_cache(maxsize=1)
+def runtime() -> Runtime:
+    settings = get_settings()
+    return Runtime(
+        settings=settings,
+        db=Database(settings.database_url, job_sender=send_jobs,
+                    pool_size=settings.worker_concurrency),
+        slack=make_web_client(settings),
+        reviewer=make_reviewer(settings),
+    )
