@@ -25,4 +25,5 @@ def prefer_project_slack() -> None:
 
 
 def _is_ours(module_file: str | None) -> bool:
-    return module_file is not None and Path(module_file).resolve().is_relative_to(PROJECT_ROOT)
+    # Compare the package folder itself: a virtualenv may live inside the project.
+    return module_file is not None and Path(module_file).resolve().parent == PROJECT_ROOT / "slack"

@@ -1,0 +1,103 @@
+"""Shared fixtures: real PostgreSQL and Redis, a throwaway database per run, service checks."""
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import app  # noqa: F401  (our `slack` package first, as in every entry point)
+import pytest
+import redis
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from app.db import Database, Job
+from app.migrate import upgrade
+from app.settings import Settings
+
+PG_ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
+)
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+HOW_TO_START = {
+    "PostgreSQL": "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
+    "  (or: docker compose up -d postgres; or set TEST_POSTGRES_URL)",
+    "Redis": "redis-server --daemonize yes --bind 127.0.0.1 --port 6379"
+    "  (or: docker compose up -d redis; or set TEST_REDIS_URL)",
+}
+
+
+def service_unavailable(service: str, where: str, problem: object) -> None:
+    """Fail under CI, skip (loudly) elsewhere, always naming the service and how to start it."""
+    message = (
+        f"{service} is not reachable at {where} ({problem}). Start it with: {HOW_TO_START[service]}"
+    )
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT",
+                          connect_args={"connect_timeout": 3})
+    name = f"expense_bot_test_{os.getpid()}_{secrets.token_hex(3)}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001  (any failure means: not usable)
+        admin.dispose()
+        service_unavailable("PostgreSQL", make_url(PG_ADMIN_URL).render_as_string(), exc)
+    url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
+    except Exception as exc:  # noqa: BLE001
+        service_unavailable("Redis", REDIS_URL, exc)
+    return REDIS_URL
+
+
+class JobRecorder:
+    """Collects the jobs a transaction sends after commit, in place of the broker."""
+
+    def __init__(self) -> None:
+        self.jobs: list[Job] = []
+
+    def __call__(self, jobs: list[Job]) -> None:
+        self.jobs.extend(jobs)
+
+    def names(self) -> list[str]:
+        return [job.task for job in self.jobs]
+
+
+@pytest.fixture
+def jobs() -> JobRecorder:
+    return JobRecorder()
+
+
+@pytest.fixture
+def db(postgres_url: str, jobs: JobRecorder) -> Iterator[Database]:
+    database = Database(postgres_url, job_sender=jobs)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def settings(postgres_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        app_env="test",
+        database_url=postgres_url,
+        data_dir=tmp_path,
+        slack_api_url="http://127.0.0.1:9/api/",
+    )

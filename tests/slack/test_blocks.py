@@ -1,0 +1,97 @@
+"""Block Kit builders: escaping, Slack's limits (checked by the strict sandbox rules), buttons."""
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from slack.blocks import CardView, DecisionView, approval_card, outcome_notice, reason_modal
+from slack.ids import ActionId, CallbackId, CardRef, ModalRef
+from slack.sandbox.validation import BlockError, check_blocks, check_modal
+from slack.text import escape, escape_within
+
+EXPENSE_ID = "6f1c1f0e-8b4c-4d7e-9a57-1f0d2f9f6a11"
+
+
+def view(**overrides: object) -> CardView:
+    base: dict[str, object] = dict(
+        expense_id=EXPENSE_ID, step=0, steps=("approver",), status="pending_approval",
+        current_step=0, submitter_name="Alice", submitter_slack_id="U0ALICE", amount="42.50",
+        currency="USD", category="meals", merchant="Cafe", incurred_on="2026-11-20",
+        description="Team lunch", receipt_url=None, route_reasons=("amount over limit",),
+        llm_advice={"recommendation": "approve", "confidence": 0.9, "reasons": ["ok"],
+                    "model": "m"},
+        policy_version="v1",
+    )
+    base.update(overrides)
+    return CardView(**base)  # type: ignore[arg-type]
+
+
+def all_text(blocks: list[dict[str, object]]) -> str:
+    return json.dumps(blocks)
+
+
+def test_escape_neutralises_mentions() -> None:
+    assert escape("<!channel> & <@U1>") == "&lt;!channel&gt; &amp; &lt;@U1&gt;"
+
+
+def test_escape_within_never_cuts_an_entity() -> None:
+    cut = escape_within("&" * 10, 12)
+    assert cut == "&amp;&amp;…"
+    assert escape_within("short", 10) == "short"
+
+
+def test_description_injection_pings_nobody() -> None:
+    blocks = approval_card(view(description="<!channel> pay <@U0BOB> <https://evil|x>",
+                                merchant="<!here>"))
+    text = all_text(blocks)
+    assert "<!channel>" not in text and "<!here>" not in text and "<@U0BOB>" not in text
+    assert "&lt;!channel&gt;" in text
+
+
+def test_pending_card_has_three_buttons_with_typed_refs() -> None:
+    blocks = approval_card(view())
+    actions = [b for b in blocks if b["type"] == "actions"][0]
+    ids = [e["action_id"] for e in actions["elements"]]
+    assert ids == [ActionId.APPROVE, ActionId.REJECT, ActionId.COMMENT]
+    ref = CardRef.model_validate_json(actions["elements"][0]["value"])
+    assert str(ref.expense_id) == EXPENSE_ID and ref.step == 0
+    check_blocks(blocks)
+
+
+def test_decided_card_has_no_buttons_and_names_the_decider() -> None:
+    decided = view(status="approved", decisions=(
+        DecisionView(0, "approver", "approve", "U0BOB", None, datetime(2026, 11, 22, tzinfo=UTC)),))
+    blocks = approval_card(decided)
+    assert not [b for b in blocks if b["type"] == "actions"]
+    assert "by <@U0BOB> at 2026-11-22 00:00 UTC" in all_text(blocks)
+
+
+@pytest.mark.parametrize("char", ["a", "&", "<"])
+def test_longest_inputs_still_fit_slack_limits(char: str) -> None:
+    huge = view(description=char * 2000, merchant=char * 200, category=char * 64,
+                route_reasons=tuple(char * 400 for _ in range(20)),
+                llm_advice={"recommendation": "approve", "confidence": 1.0,
+                            "reasons": [char * 500] * 10, "model": char * 200})
+    check_blocks(approval_card(huge))
+
+
+def test_strict_validation_rejects_oversize_sections() -> None:
+    with pytest.raises(BlockError, match="3001"):
+        check_blocks([{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}])
+    with pytest.raises(BlockError, match="at most 50"):
+        check_blocks([{"type": "divider"}] * 51)
+
+
+def test_modal_fits_and_carries_its_reference() -> None:
+    ref = ModalRef(e=EXPENSE_ID, s=1, c="C0APPROVALS")
+    modal = reason_modal(CallbackId.REJECT_MODAL, ref)
+    check_modal(modal)
+    assert ModalRef.model_validate_json(modal["private_metadata"]) == ref
+
+
+def test_outcome_notice_quotes_reason_safely() -> None:
+    text = outcome_notice(status="rejected", amount="5.00", currency="USD", merchant="<b>",
+                          decisions=(DecisionView(0, "approver", "reject", "U0BOB", "<!channel>",
+                                                  datetime(2026, 1, 1, tzinfo=UTC)),))
+    assert "<!channel>" not in text and "rejected by <@U0BOB>" in text
