@@ -1,0 +1,131 @@
+"""Starts the whole bot twice: on PostgreSQL + Redis, and as the embedded default (`dev`)."""
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.dev import seed_demo_people
+from app.settings import SANDBOX_SIGNING_SECRET, Settings
+from slack.sandbox.app import create_sandbox_app
+from tests.e2e.harness import Stack, wait_for
+from tests.standins.openai_standin import EXPECTED_KEY, create_openai_standin
+from tests.standins.server import ServerThread, free_port
+
+OWN_PREFIXES = ("DATABASE_", "CELERY_", "SLACK_", "OPENAI_", "APP_ENV", "DATA_DIR",
+                "PUBLIC_BASE_URL", "POLICY_FILE", "WORKER_", "STUCK_")
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(OWN_PREFIXES)}
+    env.update(extra)
+    return env
+
+
+class Processes:
+    def __init__(self, logdir: Path) -> None:
+        self.logdir = logdir
+        self.running: list[tuple[subprocess.Popen[bytes], Path]] = []
+
+    def start(self, name: str, args: list[str], env: dict[str, str], cwd: Path) -> Path:
+        log = self.logdir / f"{name}.log"
+        proc = subprocess.Popen([sys.executable, "-m", "app", *args], env=env, cwd=cwd,
+                                stdout=log.open("wb"), stderr=subprocess.STDOUT)
+        self.running.append((proc, log))
+        return log
+
+    def stop(self) -> None:
+        for proc, _log in self.running:
+            proc.terminate()
+        for proc, log in self.running:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            if proc.returncode not in (0, -15, None):
+                print(f"\n--- {log.name} (exit {proc.returncode}) ---\n{log.read_text()[-4000:]}")
+
+
+def wait_ready(api: str, worker_log: Path) -> None:
+    def healthy() -> bool:
+        try:
+            return httpx.get(f"{api}/healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    wait_for(healthy, timeout=60, what=f"API at {api}")
+    wait_for(lambda: "ready." in worker_log.read_text(), timeout=60, what="Celery worker")
+
+
+@pytest.fixture(scope="session")
+def openai_standin() -> Iterator[ServerThread]:
+    with ServerThread(create_openai_standin()) as server:
+        yield server
+
+
+def llm_env(openai: ServerThread) -> dict[str, str]:
+    return {
+        "OPENAI_BASE_URL": f"{openai.url}/v1", "OPENAI_API_KEY": EXPECTED_KEY,
+        "OPENAI_MODEL": "standin-model", "OPENAI_TIMEOUT_SECONDS": "1",
+        "OPENAI_MAX_RETRIES": "0",
+    }
+
+
+def postgres_stack(tmp: Path, openai: ServerThread, postgres_url: str,
+                   redis_url: str) -> Iterator[Stack]:
+    api_port = free_port()
+    api = f"http://127.0.0.1:{api_port}"
+    secret = "e2e-" + uuid.uuid4().hex
+    token = "xoxb-e2e-" + uuid.uuid4().hex
+    sandbox_app = create_sandbox_app(bot_token=token, signing_secret=secret,
+                                     events_url=f"{api}/slack/events")
+    with ServerThread(sandbox_app) as sandbox:
+        env = clean_env(
+            APP_ENV="test", DATABASE_URL=postgres_url, CELERY_BROKER_URL=redis_url,
+            CELERY_QUEUE=f"expense-bot-e2e-{uuid.uuid4().hex[:8]}",
+            SLACK_API_URL=f"{sandbox.url}/api/", SLACK_BOT_TOKEN=token,
+            SLACK_SIGNING_SECRET=secret, SLACK_APPROVALS_CHANNEL="C0APPROVALS",
+            DATA_DIR=str(tmp), PUBLIC_BASE_URL=api, **llm_env(openai),
+        )
+        settings = Settings(_env_file=None, data_dir=tmp, database_url=postgres_url)  # type: ignore[call-arg]
+        tokens = seed_demo_people(settings)
+        procs = Processes(tmp)
+        try:
+            procs.start("api", ["api", "--host", "127.0.0.1", "--port", str(api_port)], env, tmp)
+            worker_log = procs.start("worker", ["worker", "--concurrency", "8"], env, tmp)
+            wait_ready(api, worker_log)
+            yield Stack("postgres", api, sandbox.url, secret, tokens)
+        finally:
+            procs.stop()
+
+
+def embedded_stack(tmp: Path, openai: ServerThread) -> Iterator[Stack]:
+    port = free_port()
+    api = f"http://127.0.0.1:{port}"
+    data = tmp / "data"
+    env = clean_env(DATA_DIR=str(data), **llm_env(openai))
+    procs = Processes(tmp)
+    try:
+        log = procs.start("dev", ["dev", "--port", str(port)], env, tmp)
+        wait_ready(api, log)
+        tokens = {p.stem: p.read_text().strip() for p in data.glob("*.token")}
+        yield Stack("embedded", api, f"{api}/sandbox", SANDBOX_SIGNING_SECRET, tokens)
+    finally:
+        procs.stop()
+
+
+@pytest.fixture(scope="module", params=["postgres", "embedded"])
+def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+          openai_standin: ServerThread) -> Iterator[Stack]:
+    tmp = tmp_path_factory.mktemp(request.param)
+    if request.param == "postgres":
+        postgres_url = request.getfixturevalue("postgres_url")
+        redis_url = request.getfixturevalue("redis_url")
+        yield from postgres_stack(tmp, openai_standin, postgres_url, redis_url)
+    else:
+        yield from embedded_stack(tmp, openai_standin)
