@@ -1,4 +1,4 @@
-"""The `expense-bot` command line: migrate, manage employees and tokens, run the API, worker or dev."""
+"""The `expense-bot` command line: migrations, employees, tokens, and running the bot."""
 
 import argparse
 import sys
@@ -40,8 +40,12 @@ def cmd_employee_add(settings: Settings, args: argparse.Namespace) -> int:
     db = _database(settings)
     with db.session() as session:
         employee = add_employee(
-            session, email=args.email, name=args.name, slack_user_id=args.slack_id,
-            roles=args.role or (), manager_email=args.manager,
+            session,
+            email=args.email,
+            name=args.name,
+            slack_user_id=args.slack_id,
+            roles=args.role or (),
+            manager_email=args.manager,
         )
         print(f"added employee {employee.id}: {employee.email} roles={','.join(employee.roles)}")
     return EXIT_OK
@@ -65,16 +69,30 @@ def cmd_token_create(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
-    uvicorn.run("app.main:create_app", factory=True, host=args.host, port=args.port,
-                workers=args.workers, log_level="info")
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="info",
+    )
     return EXIT_OK
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     from tasks.celery_app import celery_app
 
-    argv = ["worker", "--pool=threads", f"--concurrency={args.concurrency or settings.worker_concurrency}",
-            "--loglevel=INFO", "-Q", settings.celery_queue, "--without-gossip", "--without-mingle"]
+    argv = [
+        "worker",
+        "--pool=threads",
+        f"--concurrency={args.concurrency or settings.worker_concurrency}",
+        "--loglevel=INFO",
+        "-Q",
+        settings.celery_queue,
+        "--without-gossip",
+        "--without-mingle",
+    ]
     if args.beat:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         argv += ["-B", f"--schedule={settings.data_dir / 'celerybeat-schedule'}"]
@@ -86,8 +104,9 @@ def cmd_beat(settings: Settings, _args: argparse.Namespace) -> int:
     from tasks.celery_app import celery_app
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    celery_app.start(["beat", "--loglevel=INFO",
-                      f"--schedule={settings.data_dir / 'celerybeat-schedule'}"])
+    celery_app.start(
+        ["beat", "--loglevel=INFO", f"--schedule={settings.data_dir / 'celerybeat-schedule'}"]
+    )
     return EXIT_OK
 
 
@@ -104,7 +123,8 @@ def cmd_doctor(settings: Settings, _args: argparse.Namespace) -> int:
     print(f"database:      {settings.database_url.split('@')[-1]}")
     print(f"broker:        {settings.celery_broker_url.split('@')[-1]}")
     print(f"slack api:     {settings.effective_slack_api_url}")
-    print(f"llm:           {'enabled' if settings.llm_enabled else 'disabled'} ({settings.openai_model})")
+    llm = "enabled" if settings.llm_enabled else "disabled"
+    print(f"llm:           {llm} ({settings.openai_model})")
     print(f"policy file:   {settings.policy_file}")
     print(f"slack package: {slack.__file__}")
     return EXIT_OK
@@ -116,18 +136,21 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="apply database migrations").set_defaults(run=cmd_migrate)
 
     employee = sub.add_parser("employee", help="manage employees").add_subparsers(
-        dest="employee_command", required=True)
+        dest="employee_command", required=True
+    )
     add = employee.add_parser("add", help="add an employee")
     add.add_argument("--email", required=True)
     add.add_argument("--name", required=True)
     add.add_argument("--slack-id", help="Slack user id, e.g. U012AB3CD")
-    add.add_argument("--role", action="append", choices=[r.value for r in Role],
-                     help="repeat for several roles")
+    add.add_argument(
+        "--role", action="append", choices=[r.value for r in Role], help="repeat for several roles"
+    )
     add.add_argument("--manager", help="the manager's email")
     add.set_defaults(run=cmd_employee_add)
 
     token = sub.add_parser("token", help="manage API tokens").add_subparsers(
-        dest="token_command", required=True)
+        dest="token_command", required=True
+    )
     create = token.add_parser("create", help="create a token and print it once")
     create.add_argument("--email", required=True)
     create.set_defaults(run=cmd_token_create)

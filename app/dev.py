@@ -1,4 +1,4 @@
-"""The embedded default: migrate, seed demo people, start a worker, serve the API and the sandbox."""
+"""The embedded default: migrate, seed demo people, run a worker, serve the API and sandbox."""
 
 import os
 import subprocess
@@ -27,7 +27,11 @@ def seed_demo_people(settings: Settings) -> dict[str, str]:
             with db.session() as session:
                 email = f"{handle}@example.com"
                 person = find_by_email(session, email) or add_employee(
-                    session, email=email, name=name, slack_user_id=slack_id, roles=roles,
+                    session,
+                    email=email,
+                    name=name,
+                    slack_user_id=slack_id,
+                    roles=roles,
                     manager_email="bob@example.com" if handle == "alice" else None,
                 )
                 if not token_file.exists():
@@ -52,10 +56,11 @@ def _banner(settings: Settings, base: str) -> str:
         f"  LLM reviewer:   {'on' if settings.llm_enabled else 'off (rules only; humans decide)'}",
         "",
         "Submit an expense as Alice:",
-        f"  curl -s -X POST {base}/expenses -H \"Authorization: Bearer $(cat {settings.data_dir}/alice.token)\" \\",
+        f"  curl -s -X POST {base}/expenses \\",
+        f'    -H "Authorization: Bearer $(cat {settings.data_dir}/alice.token)" \\',
         "    -H 'Content-Type: application/json' \\",
-        "    -d '{\"amount\":\"42.50\",\"currency\":\"USD\",\"category\":\"meals\",\"merchant\":\"Cafe\","
-        "\"description\":\"Team lunch\",\"incurred_on\":\"2026-11-20\"}'",
+        '    -d \'{"amount":"42.50","currency":"USD","category":"meals","merchant":"Cafe",'
+        '"description":"Team lunch","incurred_on":"2026-11-20"}\'',
         "",
     ]
     return "\n".join(lines)
@@ -76,7 +81,8 @@ def run_dev(settings: Settings, *, host: str, port: int) -> int:
     if settings.uses_sandbox:
         seed_demo_people(settings)
     worker = subprocess.Popen(
-        [sys.executable, "-m", "app", "worker", "--beat", "--concurrency", "8"], env=os.environ.copy()
+        [sys.executable, "-m", "app", "worker", "--beat", "--concurrency", "8"],
+        env=os.environ.copy(),
     )
     print(_banner(settings, base), flush=True)
     try:

@@ -1,4 +1,4 @@
-"""Names of the background jobs, shared by the services that queue them and the tasks that run them."""
+"""Background job names, shared by the services that queue jobs and the tasks that run them."""
 
 EVALUATE_EXPENSE = "tasks.evaluation.evaluate_expense"
 POST_APPROVAL_CARD = "tasks.notifications.post_approval_card"

@@ -1,4 +1,4 @@
-"""Builds the FastAPI application: the HTTP API, the Slack route and, in development, the sandbox."""
+"""Builds the FastAPI app: the HTTP API, the Slack route and, in development, the sandbox."""
 
 from fastapi import FastAPI
 
@@ -28,11 +28,14 @@ def create_app(settings: Settings | None = None, job_sender: JobSender | None = 
     if settings.uses_sandbox:
         from slack.sandbox.app import create_sandbox_app
 
-        api.mount("/sandbox", create_sandbox_app(
-            bot_token=settings.slack_bot_token.get_secret_value(),
-            signing_secret=settings.slack_signing_secret.get_secret_value(),
-            events_url=f"{settings.public_base_url.rstrip('/')}/slack/events",
-        ))
+        api.mount(
+            "/sandbox",
+            create_sandbox_app(
+                bot_token=settings.slack_bot_token.get_secret_value(),
+                signing_secret=settings.slack_signing_secret.get_secret_value(),
+                events_url=f"{settings.public_base_url.rstrip('/')}/slack/events",
+            ),
+        )
 
     @api.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

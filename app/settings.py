@@ -4,7 +4,7 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_POLICY_FILE = Path(__file__).with_name("default_policy.toml")
@@ -50,6 +50,14 @@ class Settings(BaseSettings):
     broker_visibility_timeout_seconds: int = Field(default=3600, ge=60)
     stuck_after_seconds: int = Field(default=120, ge=10)
 
+    @field_validator("openai_api_key", "openai_base_url", "policy_file", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object, info: ValidationInfo) -> object:
+        """`KEY=` in a .env file means "not set", not an empty value."""
+        if isinstance(value, str) and not value.strip():
+            return DEFAULT_POLICY_FILE if info.field_name == "policy_file" else None
+        return value
+
     @model_validator(mode="after")
     def _fill_defaults_and_check(self) -> "Settings":
         if not self.database_url:
@@ -57,7 +65,9 @@ class Settings(BaseSettings):
         if not self.celery_broker_url:
             self.celery_broker_url = f"sqla+sqlite:///{self.data_dir / 'celery-broker.db'}"
         if self.task_time_limit_seconds >= self.broker_visibility_timeout_seconds:
-            raise ValueError("TASK_TIME_LIMIT_SECONDS must be below BROKER_VISIBILITY_TIMEOUT_SECONDS")
+            raise ValueError(
+                "TASK_TIME_LIMIT_SECONDS must be below BROKER_VISIBILITY_TIMEOUT_SECONDS"
+            )
         if self.app_env is Environment.PRODUCTION:
             self._refuse_placeholders()
         return self
@@ -84,7 +94,9 @@ class Settings(BaseSettings):
     @property
     def effective_slack_api_url(self) -> str:
         if self.slack_api_url:
-            return self.slack_api_url if self.slack_api_url.endswith("/") else self.slack_api_url + "/"
+            return (
+                self.slack_api_url if self.slack_api_url.endswith("/") else self.slack_api_url + "/"
+            )
         if self.uses_sandbox:
             return f"{self.public_base_url.rstrip('/')}/sandbox/api/"
         return SLACK_PUBLIC_API_URL

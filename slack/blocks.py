@@ -98,7 +98,10 @@ def approval_card(view: CardView) -> list[Block]:
     ref = CardRef(e=view.expense_id, s=view.step).encode()
     step_label = f"Step {view.step + 1} of {len(view.steps)}: {view.steps[view.step]} approval"
     blocks: list[Block] = [
-        {"type": "header", "text": {"type": "plain_text", "text": "Expense approval", "emoji": True}},
+        {
+            "type": "header",
+            "text": {"type": "plain_text", "text": "Expense approval", "emoji": True},
+        },
         {
             "type": "section",
             "fields": [

@@ -12,10 +12,14 @@ from models import SlackRequestReceipt
 from slack.listeners import actions, views
 
 
-def replay_guard(db: Database) -> Callable[[BoltRequest, BoltResponse, Callable[[], BoltResponse]], BoltResponse]:
+def replay_guard(
+    db: Database,
+) -> Callable[[BoltRequest, BoltResponse, Callable[[], BoltResponse]], BoltResponse]:
     """Slack signs each request once; the same signature twice is a replay, so ack and ignore it."""
 
-    def guard(req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]) -> BoltResponse:  # noqa: A002
+    def guard(
+        req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
+    ) -> BoltResponse:  # noqa: A002
         signature = (req.headers.get("x-slack-signature") or [""])[0]
         if signature:
             try:

@@ -16,7 +16,8 @@ def decision_views(session: Session, expense_id: uuid.UUID) -> tuple[DecisionVie
         select(Decision).where(Decision.expense_id == expense_id).order_by(Decision.step)
     ).all()
     return tuple(
-        DecisionView(d.step, d.role, d.outcome, d.slack_user_id, d.reason, d.decided_at) for d in rows
+        DecisionView(d.step, d.role, d.outcome, d.slack_user_id, d.reason, d.decided_at)
+        for d in rows
     )
 
 

@@ -1,4 +1,4 @@
-"""The outgoing Slack Web API client, with retry handlers for rate limits, 5xx and dropped connections."""
+"""The outgoing Slack Web API client, retrying rate limits, 5xx and dropped connections."""
 
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (

@@ -43,7 +43,9 @@ def _claim(db: Database, post: Post) -> tuple[SlackMessage | None, datetime | No
         row = session.scalar(select(SlackMessage).where(SlackMessage.dedupe_key == post.dedupe_key))
         if row is None:
             row = SlackMessage(
-                dedupe_key=post.dedupe_key, expense_id=post.expense_id, kind=post.kind,
+                dedupe_key=post.dedupe_key,
+                expense_id=post.expense_id,
+                kind=post.kind,
                 channel=post.channel,
             )
             session.add(row)
@@ -73,14 +75,18 @@ def _find_posted(client: WebClient, post: Post, since: datetime) -> dict[str, An
     oldest = f"{(since - LEASE).timestamp():.6f}"
     if post.thread_ts:
         resp = client.conversations_replies(
-            channel=post.channel, ts=post.thread_ts, oldest=oldest, include_all_metadata=True,
+            channel=post.channel,
+            ts=post.thread_ts,
+            oldest=oldest,
+            include_all_metadata=True,
             limit=200,
         )
     else:
         resp = client.conversations_history(
             channel=post.channel, oldest=oldest, include_all_metadata=True, limit=200
         )
-    for message in resp.get("messages", []):
+    messages: list[dict[str, Any]] = resp.get("messages", [])
+    for message in messages:
         meta = message.get("metadata") or {}
         payload = meta.get("event_payload") or {}
         if meta.get("event_type") == METADATA_EVENT_TYPE and payload.get("key") == post.dedupe_key:

@@ -9,7 +9,7 @@ def escape(text: str) -> str:
 
 
 def escape_within(text: str, limit: int) -> str:
-    """Escape `text`, cutting it (never inside an escape) so the result fits in `limit` characters."""
+    """Escape `text`, cut (never inside an escape) to fit in `limit` characters."""
     escaped = escape(text)
     if len(escaped) <= limit:
         return escaped

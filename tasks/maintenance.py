@@ -36,7 +36,8 @@ def sweep_stuck() -> int:
         posted = set(
             session.scalars(
                 select(SlackMessage.dedupe_key).where(
-                    SlackMessage.kind == "card", SlackMessage.sent_at.is_not(None),
+                    SlackMessage.kind == "card",
+                    SlackMessage.sent_at.is_not(None),
                     SlackMessage.expense_id.in_([eid for eid, _ in pending]),
                 )
             ).all()

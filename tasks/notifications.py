@@ -6,8 +6,8 @@ from celery import Task
 from sqlalchemy import select
 
 from app import job_names
-from app.domain.workflow import FINAL_STATUSES, Status
 from app.domain.money import in_minor_units
+from app.domain.workflow import FINAL_STATUSES, Status
 from models import Comment, Employee, Expense, SlackMessage
 from slack.blocks import approval_card, card_text, comment_text, outcome_notice
 from slack.card_data import decision_views, load_card_view
@@ -30,8 +30,11 @@ def post_approval_card(self: Task, expense_id: str, step: int) -> str:
     with rt.db.session() as session:
         view = load_card_view(session, eid, step)
     post = Post(
-        dedupe_key=card_key(eid, step), expense_id=eid, kind="card",
-        channel=rt.settings.slack_approvals_channel, text=card_text(view),
+        dedupe_key=card_key(eid, step),
+        expense_id=eid,
+        kind="card",
+        channel=rt.settings.slack_approvals_channel,
+        text=card_text(view),
         blocks=approval_card(view),
     )
     try:
@@ -69,16 +72,22 @@ def post_comment(self: Task, comment_id: int) -> str:
                 return "skipped"
             card = session.scalar(
                 select(SlackMessage)
-                .where(SlackMessage.expense_id == note.expense_id, SlackMessage.kind == "card",
-                       SlackMessage.sent_at.is_not(None))
+                .where(
+                    SlackMessage.expense_id == note.expense_id,
+                    SlackMessage.kind == "card",
+                    SlackMessage.sent_at.is_not(None),
+                )
                 .order_by(SlackMessage.id.desc())
                 .limit(1)
             )
             if card is None or card.channel is None:
                 raise NotReadyYet(f"no card posted for expense {note.expense_id}")
             post = Post(
-                dedupe_key=f"comment:{note.id}", expense_id=note.expense_id, kind="comment",
-                channel=card.channel, thread_ts=card.ts,
+                dedupe_key=f"comment:{note.id}",
+                expense_id=note.expense_id,
+                kind="comment",
+                channel=card.channel,
+                thread_ts=card.ts,
                 text=comment_text(note.slack_user_id or "unknown", note.text),
             )
         return deliver(rt.db, rt.slack, post)
@@ -101,15 +110,17 @@ def notify_submitter(self: Task, expense_id: str) -> str:
             text = outcome_notice(
                 status=expense.status,
                 amount=in_minor_units(expense.amount, expense.currency),
-                currency=expense.currency, merchant=expense.merchant,
+                currency=expense.currency,
+                merchant=expense.merchant,
                 decisions=decision_views(session, eid),
             )
             slack_user = submitter.slack_user_id
             status = expense.status
         opened = rt.slack.conversations_open(users=slack_user)
         channel = str(opened["channel"]["id"])
-        post = Post(dedupe_key=f"dm:{eid}:{status}", expense_id=eid, kind="dm",
-                    channel=channel, text=text)
+        post = Post(
+            dedupe_key=f"dm:{eid}:{status}", expense_id=eid, kind="dm", channel=channel, text=text
+        )
         return deliver(rt.db, rt.slack, post)
     except Exception as exc:
         retry_or_raise(self, exc)

@@ -1,4 +1,4 @@
-"""How tasks retry: Slack 429 honours Retry-After, 5xx and dropped connections back off, the rest fail."""
+"""Task retries: Slack 429 honours Retry-After; 5xx and lost connections back off; others fail."""
 
 from typing import Any, NoReturn
 from urllib.error import URLError

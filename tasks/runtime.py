@@ -25,8 +25,9 @@ def runtime() -> Runtime:
     settings = get_settings()
     return Runtime(
         settings=settings,
-        db=Database(settings.database_url, job_sender=send_jobs,
-                    pool_size=settings.worker_concurrency),
+        db=Database(
+            settings.database_url, job_sender=send_jobs, pool_size=settings.worker_concurrency
+        ),
         slack=make_web_client(settings),
         reviewer=make_reviewer(settings),
     )

@@ -2,15 +2,15 @@
 
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-import app  # noqa: F401  (our `slack` package first, as in every entry point)
 import pytest
 import redis
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+import app  # noqa: F401  (our `slack` package first, as in every entry point)
 from app.db import Database, Job
 from app.migrate import upgrade
 from app.settings import Settings
@@ -39,8 +39,9 @@ def service_unavailable(service: str, where: str, problem: object) -> None:
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT",
-                          connect_args={"connect_timeout": 3})
+    admin = create_engine(
+        PG_ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
+    )
     name = f"expense_bot_test_{os.getpid()}_{secrets.token_hex(3)}"
     try:
         with admin.connect() as conn:
@@ -73,7 +74,7 @@ class JobRecorder:
     def __init__(self) -> None:
         self.jobs: list[Job] = []
 
-    def __call__(self, jobs: list[Job]) -> None:
+    def __call__(self, jobs: Sequence[Job]) -> None:
         self.jobs.extend(jobs)
 
     def names(self) -> list[str]:
@@ -95,7 +96,7 @@ def db(postgres_url: str, jobs: JobRecorder) -> Iterator[Database]:
 @pytest.fixture
 def settings(postgres_url: str, tmp_path: Path) -> Settings:
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         app_env="test",
         database_url=postgres_url,
         data_dir=tmp_path,

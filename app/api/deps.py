@@ -33,14 +33,16 @@ def current_employee(
 ) -> Employee:
     if credentials is None or not credentials.credentials:
         raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED, "missing bearer token",
+            status.HTTP_401_UNAUTHORIZED,
+            "missing bearer token",
             headers={"WWW-Authenticate": "Bearer"},
         )
     with db.session() as session:
         employee = authenticate(session, credentials.credentials)
     if employee is None:
         raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED, "invalid or revoked token",
+            status.HTTP_401_UNAUTHORIZED,
+            "invalid or revoked token",
             headers={"WWW-Authenticate": "Bearer"},
         )
     return employee

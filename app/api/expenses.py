@@ -20,7 +20,10 @@ IdempotencyKey = Annotated[
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=Accepted)
 def submit_expense(
-    body: ExpenseIn, employee: CurrentEmployee, db: DbDep, response: Response,
+    body: ExpenseIn,
+    employee: CurrentEmployee,
+    db: DbDep,
+    response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> Accepted:
     data = body.to_domain()
@@ -59,9 +62,14 @@ def get_expense(expense_id: uuid.UUID, employee: CurrentEmployee, db: DbDep) -> 
             llm_advice=expense.llm_advice,
             created_at=expense.created_at,
             decisions=[
-                DecisionOut(step=d.step, role=d.role, outcome=d.outcome,
-                            slack_user_id=d.slack_user_id, reason=d.reason,
-                            decided_at=d.decided_at)
+                DecisionOut(
+                    step=d.step,
+                    role=d.role,
+                    outcome=d.outcome,
+                    slack_user_id=d.slack_user_id,
+                    reason=d.reason,
+                    decided_at=d.decided_at,
+                )
                 for d in decisions
             ],
             history=[AuditEventOut.model_validate(e) for e in events],

@@ -1,4 +1,4 @@
-"""The expense policy: limits and allow-lists, parsed from a plain mapping (the loader reads the file)."""
+"""The expense policy: limits and allow-lists, parsed from a plain mapping."""
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -41,7 +41,9 @@ def _decimal(raw: Mapping[str, Any], key: str) -> Decimal:
     return value
 
 
-def _decimal_map(raw: Mapping[str, Any], key: str, *, keys_are_currencies: bool) -> dict[str, Decimal]:
+def _decimal_map(
+    raw: Mapping[str, Any], key: str, *, keys_are_currencies: bool
+) -> dict[str, Decimal]:
     table = raw.get(key, {})
     if not isinstance(table, Mapping):
         raise PolicyError(f"policy {key!r} must be a table")

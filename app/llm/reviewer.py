@@ -1,4 +1,4 @@
-"""Asks an OpenAI-compatible model for structured advice on one expense; any failure is no advice."""
+"""Asks an OpenAI-compatible model for structured advice; any failure means no advice."""
 
 import json
 import logging
@@ -6,6 +6,8 @@ import secrets
 from typing import Literal, Protocol
 
 import openai
+from openai.types.chat import ChatCompletionMessageParam
+from openai.types.shared_params import ResponseFormatJSONSchema
 from pydantic import BaseModel, Field, ValidationError
 
 from app.domain.advice import Advice, LlmAdvice, LlmUnavailable, Recommendation
@@ -32,7 +34,7 @@ class _Answer(BaseModel):
     reasons: list[str] = Field(max_length=10)
 
 
-ANSWER_SCHEMA = {
+ANSWER_SCHEMA: dict[str, object] = {
     "type": "object",
     "properties": {
         "recommendation": {"type": "string", "enum": ["approve", "reject", "needs_review"]},
@@ -41,6 +43,11 @@ ANSWER_SCHEMA = {
     },
     "required": ["recommendation", "confidence", "reasons"],
     "additionalProperties": False,
+}
+
+RESPONSE_FORMAT: ResponseFormatJSONSchema = {
+    "type": "json_schema",
+    "json_schema": {"name": "expense_review", "strict": True, "schema": ANSWER_SCHEMA},
 }
 
 SYSTEM_PROMPT = """You review employee expense claims for a finance team.
@@ -60,7 +67,9 @@ class DisabledReviewer:
         return LlmUnavailable("LLM reviewer is not configured")
 
 
-def review_input(facts: ExpenseFacts, merchant: str, description: str, incurred_on: str) -> ReviewInput:
+def review_input(
+    facts: ExpenseFacts, merchant: str, description: str, incurred_on: str
+) -> ReviewInput:
     return ReviewInput(
         amount=str(facts.amount),
         currency=facts.currency,
@@ -83,7 +92,7 @@ class OpenAIReviewer:
             max_retries=settings.openai_max_retries,
         )
 
-    def _messages(self, review: ReviewInput, policy: Policy) -> list[dict[str, str]]:
+    def _messages(self, review: ReviewInput, policy: Policy) -> list[ChatCompletionMessageParam]:
         # A fresh random marker per call, so the data cannot forge the closing delimiter.
         nonce = secrets.token_hex(8)
         marker, end_marker = f"<<EXPENSE {nonce}>>", f"<<END EXPENSE {nonce}>>"
@@ -93,7 +102,10 @@ class OpenAIReviewer:
         )
         data = json.dumps(review.model_dump(), ensure_ascii=True)
         return [
-            {"role": "system", "content": SYSTEM_PROMPT.format(marker=marker, end_marker=end_marker)},
+            {
+                "role": "system",
+                "content": SYSTEM_PROMPT.format(marker=marker, end_marker=end_marker),
+            },
             {"role": "user", "content": f"{summary}\n{marker}\n{data}\n{end_marker}"},
         ]
 
@@ -101,12 +113,9 @@ class OpenAIReviewer:
         try:
             response = self._client.chat.completions.create(
                 model=self.model,
-                messages=self._messages(review, policy),  # type: ignore[arg-type]
+                messages=self._messages(review, policy),
                 temperature=0,
-                response_format={
-                    "type": "json_schema",
-                    "json_schema": {"name": "expense_review", "strict": True, "schema": ANSWER_SCHEMA},
-                },
+                response_format=RESPONSE_FORMAT,
             )
         except openai.APITimeoutError:
             return LlmUnavailable("LLM timed out", self.model)

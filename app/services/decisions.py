@@ -56,8 +56,15 @@ def describe_step(session: Session, expense: Expense, step: int) -> str:
     return f"Already {verb} by {who} at {when}."
 
 
-def _refuse(session: Session, expense: Expense, slack_user_id: str, email: str | None,
-            step: int, refusal: DecisionRefused, attempted: str) -> DecisionOutcome:
+def _refuse(
+    session: Session,
+    expense: Expense,
+    slack_user_id: str,
+    email: str | None,
+    step: int,
+    refusal: DecisionRefused,
+    attempted: str,
+) -> DecisionOutcome:
     audit.record(
         session,
         expense_id=expense.id,
@@ -98,8 +105,15 @@ def decide(
             step_role=step_role,
         )
     except DecisionRefused as refusal:
-        return _refuse(session, expense, slack_user_id, decider.email if decider else None,
-                       step, refusal, verdict.value)
+        return _refuse(
+            session,
+            expense,
+            slack_user_id,
+            decider.email if decider else None,
+            step,
+            refusal,
+            verdict.value,
+        )
     assert decider is not None  # check_may_decide refuses unknown users
     from_status = expense.status
     action = (
@@ -159,11 +173,22 @@ def comment(
         or Role.FINANCE.value in author.roles
     )
     if not may_comment:
-        refusal = DecisionRefused("may_not_comment", "Only approvers and the submitter may comment.")
-        return _refuse(session, expense, slack_user_id, author.email if author else None,
-                       expense.current_step, refusal, "comment")
+        refusal = DecisionRefused(
+            "may_not_comment", "Only approvers and the submitter may comment."
+        )
+        return _refuse(
+            session,
+            expense,
+            slack_user_id,
+            author.email if author else None,
+            expense.current_step,
+            refusal,
+            "comment",
+        )
     assert author is not None
-    note = Comment(expense_id=expense.id, author_id=author.id, slack_user_id=slack_user_id, text=text)
+    note = Comment(
+        expense_id=expense.id, author_id=author.id, slack_user_id=slack_user_id, text=text
+    )
     session.add(note)
     session.flush()
     audit.record(
@@ -174,8 +199,9 @@ def comment(
         from_status=expense.status,
         to_status=expense.status,
         reason=text,
-        context=audit.EventContext(policy_version=expense.policy_version,
-                                   details={"comment_id": note.id}),
+        context=audit.EventContext(
+            policy_version=expense.policy_version, details={"comment_id": note.id}
+        ),
     )
     enqueue_after_commit(session, job_names.POST_COMMENT, note.id)
     return DecisionOutcome(Result.DECIDED, "comment recorded")

@@ -54,7 +54,11 @@ def add_employee(
             raise NotFound(f"no employee with email {manager_email}")
         manager_id = manager.id
     employee = Employee(
-        email=email, name=name, slack_user_id=slack_user_id, roles=role_values, manager_id=manager_id
+        email=email,
+        name=name,
+        slack_user_id=slack_user_id,
+        roles=role_values,
+        manager_id=manager_id,
     )
     session.add(employee)
     session.flush()

@@ -84,7 +84,9 @@ def get_for_viewer(session: Session, expense_id: uuid.UUID, viewer: Employee) ->
     return expense
 
 
-def history(session: Session, expense_id: uuid.UUID) -> tuple[Sequence[Decision], Sequence[AuditEvent]]:
+def history(
+    session: Session, expense_id: uuid.UUID
+) -> tuple[Sequence[Decision], Sequence[AuditEvent]]:
     decisions = session.scalars(
         select(Decision).where(Decision.expense_id == expense_id).order_by(Decision.step)
     ).all()

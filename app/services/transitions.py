@@ -24,6 +24,6 @@ def apply_transition(session: Session, expense: Expense, action: Action, **value
         .values(status=target.value, updated_at=utcnow(), **values)
         .execution_options(synchronize_session=False)
     )
-    won = session.execute(stmt).rowcount == 1  # type: ignore[attr-defined]
+    won = bool(session.execute(stmt).rowcount == 1)  # type: ignore[attr-defined]
     session.expire(expense)
     return won

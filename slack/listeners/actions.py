@@ -26,7 +26,10 @@ def register(bolt: App, db: Database) -> None:
         try:
             with db.session() as session:
                 outcome = decide(
-                    session, expense_id=ref.expense_id, step=ref.step, slack_user_id=user,
+                    session,
+                    expense_id=ref.expense_id,
+                    step=ref.step,
+                    slack_user_id=user,
                     verdict=Verdict.APPROVE,
                 )
         except NotFound:
@@ -46,7 +49,10 @@ def register(bolt: App, db: Database) -> None:
                 if expense is None:
                     tell(client, channel, user, "This expense no longer exists.")
                     return
-                if expense.status != Status.PENDING_APPROVAL.value or expense.current_step != ref.step:
+                if (
+                    expense.status != Status.PENDING_APPROVAL.value
+                    or expense.current_step != ref.step
+                ):
                     tell(client, channel, user, describe_step(session, expense, ref.step))
                     return
         modal = ModalRef(e=ref.expense_id, s=ref.step, c=channel)

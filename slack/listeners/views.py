@@ -23,8 +23,10 @@ def _check_reason(ack: Ack, reason: str, what: str) -> bool:
         ack(response_action="errors", errors={BlockId.REASON.value: f"Please write a {what}."})
         return False
     if len(reason) > MAX_REASON_LENGTH:
-        ack(response_action="errors",
-            errors={BlockId.REASON.value: f"Keep it under {MAX_REASON_LENGTH} characters."})
+        ack(
+            response_action="errors",
+            errors={BlockId.REASON.value: f"Keep it under {MAX_REASON_LENGTH} characters."},
+        )
         return False
     ack()
     return True
@@ -32,8 +34,9 @@ def _check_reason(ack: Ack, reason: str, what: str) -> bool:
 
 def register(bolt: App, db: Database) -> None:
     @bolt.view(CallbackId.REJECT_MODAL.value)
-    def reject_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any],
-                         client: WebClient) -> None:
+    def reject_submitted(
+        ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
+    ) -> None:
         reason = _reason(view)
         if not _check_reason(ack, reason, "reason"):
             return
@@ -43,8 +46,14 @@ def register(bolt: App, db: Database) -> None:
             return
         try:
             with db.session() as session:
-                outcome = decide(session, expense_id=ref.expense_id, step=ref.step,
-                                 slack_user_id=user, verdict=Verdict.REJECT, reason=reason)
+                outcome = decide(
+                    session,
+                    expense_id=ref.expense_id,
+                    step=ref.step,
+                    slack_user_id=user,
+                    verdict=Verdict.REJECT,
+                    reason=reason,
+                )
         except NotFound:
             tell(client, ref.channel, user, "This expense no longer exists.")
             return
@@ -52,8 +61,9 @@ def register(bolt: App, db: Database) -> None:
             tell(client, ref.channel, user, outcome.message)
 
     @bolt.view(CallbackId.COMMENT_MODAL.value)
-    def comment_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any],
-                          client: WebClient) -> None:
+    def comment_submitted(
+        ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
+    ) -> None:
         text = _reason(view)
         if not _check_reason(ack, text, "comment"):
             return

@@ -9,8 +9,8 @@ import httpx
 from fastapi import Body, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from slack.sandbox.payloads import block_actions, signed_request, view_submission
 from slack.sandbox.page import render_page
+from slack.sandbox.payloads import block_actions, signed_request, view_submission
 from slack.sandbox.web_api import ApiError, SandboxState, WebApi, parse_args
 
 DEFAULT_ACTOR = "U0BOB"
@@ -48,14 +48,18 @@ def create_sandbox_app(*, bot_token: str, signing_secret: str, events_url: str) 
         if failure is not None:
             state.calls.append({"method": method, "ok": False, "status": failure.status})
             error = "ratelimited" if failure.status == 429 else "internal_error"
-            return JSONResponse({"ok": False, "error": error}, status_code=failure.status,
-                                headers={"Retry-After": str(failure.retry_after)})
+            return JSONResponse(
+                {"ok": False, "error": error},
+                status_code=failure.status,
+                headers={"Retry-After": str(failure.retry_after)},
+            )
         try:
             result = web_api.call(method, token, parse_args(args))
         except ApiError as exc:
             result = {"ok": False, "error": exc.error, **exc.extra}
-        state.calls.append({"method": method, "ok": result["ok"], "error": result.get("error"),
-                            "status": 200})
+        state.calls.append(
+            {"method": method, "ok": result["ok"], "error": result.get("error"), "status": 200}
+        )
         return JSONResponse(result)
 
     @sandbox.get("/_state")
@@ -63,9 +67,12 @@ def create_sandbox_app(*, bot_token: str, signing_secret: str, events_url: str) 
         return state.snapshot()
 
     @sandbox.post("/_control/fail")
-    def inject_failure(method: Annotated[str, Body()], status: Annotated[int, Body()] = 429,
-                       retry_after: Annotated[int, Body()] = 1,
-                       times: Annotated[int, Body()] = 1) -> dict[str, bool]:
+    def inject_failure(
+        method: Annotated[str, Body()],
+        status: Annotated[int, Body()] = 429,
+        retry_after: Annotated[int, Body()] = 1,
+        times: Annotated[int, Body()] = 1,
+    ) -> dict[str, bool]:
         state.inject_failure(method, status, retry_after, times)
         return {"ok": True}
 
@@ -87,23 +94,42 @@ def create_sandbox_app(*, bot_token: str, signing_secret: str, events_url: str) 
         return render_page(state, actor, json.loads(errors) if errors else {})
 
     @sandbox.post("/ui/click")
-    async def click(channel: Annotated[str, Form()], ts: Annotated[str, Form()],
-                    block_id: Annotated[str, Form()], action_id: Annotated[str, Form()],
-                    actor: Annotated[str, Form(alias="as")]) -> Response:
+    async def click(
+        channel: Annotated[str, Form()],
+        ts: Annotated[str, Form()],
+        block_id: Annotated[str, Form()],
+        action_id: Annotated[str, Form()],
+        actor: Annotated[str, Form(alias="as")],
+    ) -> Response:
         with state.lock:
-            message = next((m for m in state.messages
-                            if m["channel"] == channel and m["ts"] == ts), None)
+            message = next(
+                (m for m in state.messages if m["channel"] == channel and m["ts"] == ts), None
+            )
         if message is None:
             return back(actor)
         element = next(
-            (el for b in message["blocks"] if b.get("block_id") == block_id
-             for el in b.get("elements", []) if el.get("action_id") == action_id), None)
+            (
+                el
+                for b in message["blocks"]
+                if b.get("block_id") == block_id
+                for el in b.get("elements", [])
+                if el.get("action_id") == action_id
+            ),
+            None,
+        )
         if element is None:
             return back(actor)
         views_before = len(state.views)
-        await send_to_bot(block_actions(
-            user_id=actor, channel=channel, message=message, action=element, block_id=block_id,
-            trigger_id=state.issue_trigger(actor)))
+        await send_to_bot(
+            block_actions(
+                user_id=actor,
+                channel=channel,
+                message=message,
+                action=element,
+                block_id=block_id,
+                trigger_id=state.issue_trigger(actor),
+            )
+        )
         # The bot opens its modal right after acking; give it a moment so the page shows it.
         for _ in range(20):
             if len(state.views) > views_before or state.ephemerals:
@@ -122,9 +148,14 @@ def create_sandbox_app(*, bot_token: str, signing_secret: str, events_url: str) 
         for key, value in form.items():
             block_id, _, action_id = key.partition("|")
             values.setdefault(block_id, {})[action_id] = value
-        response = await send_to_bot(view_submission(
-            user_id=actor, view=entry["view"], values=values,
-            trigger_id=state.issue_trigger(actor)))
+        response = await send_to_bot(
+            view_submission(
+                user_id=actor,
+                view=entry["view"],
+                values=values,
+                trigger_id=state.issue_trigger(actor),
+            )
+        )
         answer = response.json() if response.content else {}
         if answer.get("response_action") == "errors":
             return back(actor, answer.get("errors", {}))
@@ -132,8 +163,7 @@ def create_sandbox_app(*, bot_token: str, signing_secret: str, events_url: str) 
         return back(actor)
 
     @sandbox.post("/ui/close")
-    def close(view_id: Annotated[str, Form()],
-              actor: Annotated[str, Form(alias="as")]) -> Response:
+    def close(view_id: Annotated[str, Form()], actor: Annotated[str, Form(alias="as")]) -> Response:
         if view_id in state.views:
             state.views[view_id]["open"] = False
         return back(actor)

@@ -27,19 +27,25 @@ def _text_of(obj: dict[str, Any] | None) -> str:
     return mrkdwn_html(str((obj or {}).get("text", "")))
 
 
-def _button_form(message: dict[str, Any], block: dict[str, Any], el: dict[str, Any],
-                 actor: str) -> str:
+def _button_form(
+    message: dict[str, Any], block: dict[str, Any], el: dict[str, Any], actor: str
+) -> str:
     fields = {
-        "channel": message["channel"], "ts": message["ts"], "block_id": block.get("block_id", ""),
-        "action_id": el.get("action_id", ""), "as": actor,
+        "channel": message["channel"],
+        "ts": message["ts"],
+        "block_id": block.get("block_id", ""),
+        "action_id": el.get("action_id", ""),
+        "as": actor,
     }
     hidden = "".join(
         f'<input type="hidden" name="{k}" value="{html.escape(str(v))}">' for k, v in fields.items()
     )
     label = html.escape(str(el.get("text", {}).get("text", "")))
     css = html.escape(str(el.get("style", "")))
-    return (f'<form method="post" action="ui/click" style="display:inline">{hidden}'
-            f'<button class="{css}" type="submit">{label}</button></form>')
+    return (
+        f'<form method="post" action="ui/click" style="display:inline">{hidden}'
+        f'<button class="{css}" type="submit">{label}</button></form>'
+    )
 
 
 def render_blocks(message: dict[str, Any], actor: str) -> str:
@@ -103,19 +109,23 @@ def render_page(state: SandboxState, actor: str, errors: dict[str, str]) -> str:
             parts.append(_modal(entry["view"], actor, errors))
     for eph in snap["ephemerals"]:
         if eph["user"] == actor:
-            parts.append(f'<div class="msg eph"><b>Only visible to you</b>'
-                         f'{mrkdwn_html(eph["text"])}</div>')
+            parts.append(
+                f'<div class="msg eph"><b>Only visible to you</b>{mrkdwn_html(eph["text"])}</div>'
+            )
     messages = snap["messages"]
     for message in reversed([m for m in messages if not m.get("thread_ts")]):
         is_dm = message["channel"].startswith("D")
         heading = f"DM to {message['channel'][1:]}" if is_dm else f"#{message['channel']}"
         replies = "".join(
             f'<div class="thread msg">{render_blocks(r, actor)}</div>'
-            for r in messages if r.get("thread_ts") == message["ts"]
+            for r in messages
+            if r.get("thread_ts") == message["ts"]
         )
-        parts.append(f'<div class="msg"><div class="ctx">{html.escape(heading)} · '
-                     f'{html.escape(message["ts"])}</div>{render_blocks(message, actor)}'
-                     f"{replies}</div>")
+        parts.append(
+            f'<div class="msg"><div class="ctx">{html.escape(heading)} · '
+            f"{html.escape(message['ts'])}</div>{render_blocks(message, actor)}"
+            f"{replies}</div>"
+        )
     if not messages:
         parts.append("<p>No messages yet. Submit an expense to see its approval card here.</p>")
     parts.append("</body></html>")

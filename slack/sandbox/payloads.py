@@ -13,12 +13,22 @@ APP_ID = "A0SANDBOX"
 
 
 def _user(user_id: str) -> dict[str, str]:
-    return {"id": user_id, "username": user_id.lower(), "name": user_id.lower(), "team_id": TEAM["id"]}
+    return {
+        "id": user_id,
+        "username": user_id.lower(),
+        "name": user_id.lower(),
+        "team_id": TEAM["id"],
+    }
 
 
 def block_actions(
-    *, user_id: str, channel: str, message: dict[str, Any], action: dict[str, Any],
-    block_id: str, trigger_id: str,
+    *,
+    user_id: str,
+    channel: str,
+    message: dict[str, Any],
+    action: dict[str, Any],
+    block_id: str,
+    trigger_id: str,
 ) -> dict[str, Any]:
     return {
         "type": "block_actions",
@@ -26,7 +36,9 @@ def block_actions(
         "api_app_id": APP_ID,
         "token": "deprecated-verification-token",
         "container": {
-            "type": "message", "message_ts": message["ts"], "channel_id": channel,
+            "type": "message",
+            "message_ts": message["ts"],
+            "channel_id": channel,
             "is_ephemeral": False,
         },
         "trigger_id": trigger_id,
@@ -75,6 +87,7 @@ def signed_request(
     body = urlencode({"payload": json.dumps(payload)})
     ts = str(int(time.time()) if timestamp is None else timestamp)
     signature = SignatureVerifier(signing_secret).generate_signature(timestamp=ts, body=body)
+    assert signature is not None
     headers = {
         "Content-Type": "application/x-www-form-urlencoded",
         "X-Slack-Request-Timestamp": ts,

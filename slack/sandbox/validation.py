@@ -1,4 +1,4 @@
-"""Strict Block Kit checks, with Slack's published limits, so oversize cards fail here as in Slack."""
+"""Strict Block Kit checks with Slack's published limits: oversize cards fail here as in Slack."""
 
 from typing import Any
 

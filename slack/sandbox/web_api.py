@@ -51,10 +51,17 @@ class SandboxState:
 
     def snapshot(self) -> dict[str, Any]:
         with self.lock:
-            return json.loads(json.dumps({
-                "messages": self.messages, "ephemerals": self.ephemerals,
-                "views": self.views, "calls": self.calls,
-            }))
+            copy: dict[str, Any] = json.loads(
+                json.dumps(
+                    {
+                        "messages": self.messages,
+                        "ephemerals": self.ephemerals,
+                        "views": self.views,
+                        "calls": self.calls,
+                    }
+                )
+            )
+        return copy
 
 
 class ApiError(Exception):
@@ -114,8 +121,14 @@ class WebApi:
         return {"ok": True, **result}
 
     def auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
-        return {"url": "https://sandbox.slack.local/", "team": "Sandbox", "team_id": "T0SANDBOX",
-                "user": "expense-bot", "user_id": BOT_USER, "bot_id": "B0SANDBOX"}
+        return {
+            "url": "https://sandbox.slack.local/",
+            "team": "Sandbox",
+            "team_id": "T0SANDBOX",
+            "user": "expense-bot",
+            "user_id": BOT_USER,
+            "bot_id": "B0SANDBOX",
+        }
 
     def chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
         _require(args, "channel")
@@ -123,13 +136,19 @@ class WebApi:
         channel = _channel(str(args["channel"]))
         with self.state.lock:
             if args.get("thread_ts") and not any(
-                m["ts"] == args["thread_ts"] and m["channel"] == channel for m in self.state.messages
+                m["ts"] == args["thread_ts"] and m["channel"] == channel
+                for m in self.state.messages
             ):
                 raise ApiError("thread_not_found")
             message = {
-                "type": "message", "user": BOT_USER, "bot_id": "B0SANDBOX",
-                "channel": channel, "ts": self.state.next_ts(), "text": args.get("text", ""),
-                "blocks": args.get("blocks", []), "thread_ts": args.get("thread_ts"),
+                "type": "message",
+                "user": BOT_USER,
+                "bot_id": "B0SANDBOX",
+                "channel": channel,
+                "ts": self.state.next_ts(),
+                "text": args.get("text", ""),
+                "blocks": args.get("blocks", []),
+                "thread_ts": args.get("thread_ts"),
                 "metadata": args.get("metadata"),
             }
             self.state.messages.append(message)
@@ -141,8 +160,11 @@ class WebApi:
         with self.state.lock:
             for message in self.state.messages:
                 if message["channel"] == args["channel"] and message["ts"] == args["ts"]:
-                    message.update(text=args.get("text", ""), blocks=args.get("blocks", []),
-                                   edited={"ts": self.state.next_ts()})
+                    message.update(
+                        text=args.get("text", ""),
+                        blocks=args.get("blocks", []),
+                        edited={"ts": self.state.next_ts()},
+                    )
                     return {"channel": message["channel"], "ts": message["ts"]}
         raise ApiError("message_not_found")
 
@@ -151,8 +173,14 @@ class WebApi:
         _check_blocks(args)
         with self.state.lock:
             ts = self.state.next_ts()
-            self.state.ephemerals.append({"channel": args["channel"], "user": args["user"],
-                                          "text": args.get("text", ""), "ts": ts})
+            self.state.ephemerals.append(
+                {
+                    "channel": args["channel"],
+                    "user": args["user"],
+                    "text": args.get("text", ""),
+                    "ts": ts,
+                }
+            )
         return {"message_ts": ts}
 
     def conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -174,15 +202,22 @@ class WebApi:
     def conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
         _require(args, "channel")
         with self.state.lock:
-            top = [m for m in self.state.messages
-                   if m["channel"] == args["channel"] and not m.get("thread_ts")]
+            top = [
+                m
+                for m in self.state.messages
+                if m["channel"] == args["channel"] and not m.get("thread_ts")
+            ]
         return self._listing(top, args)
 
     def conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
         _require(args, "channel", "ts")
         with self.state.lock:
-            thread = [m for m in self.state.messages if m["channel"] == args["channel"]
-                      and (m["ts"] == args["ts"] or m.get("thread_ts") == args["ts"])]
+            thread = [
+                m
+                for m in self.state.messages
+                if m["channel"] == args["channel"]
+                and (m["ts"] == args["ts"] or m.get("thread_ts") == args["ts"])
+            ]
         return self._listing(thread, args)
 
     def views_open(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -199,9 +234,16 @@ class WebApi:
         except BlockError as exc:
             raise ApiError("invalid_arguments", errors=[str(exc)]) from None
         view_id = "V" + secrets.token_hex(5).upper()
-        view = {**args["view"], "id": view_id, "team_id": "T0SANDBOX", "root_view_id": view_id,
-                "app_id": "A0SANDBOX", "bot_id": "B0SANDBOX", "hash": secrets.token_hex(8),
-                "previous_view_id": None}
+        view = {
+            **args["view"],
+            "id": view_id,
+            "team_id": "T0SANDBOX",
+            "root_view_id": view_id,
+            "app_id": "A0SANDBOX",
+            "bot_id": "B0SANDBOX",
+            "hash": secrets.token_hex(8),
+            "previous_view_id": None,
+        }
         with self.state.lock:
             self.state.views[view_id] = {"view": view, "user": user_id, "open": True}
         return {"view": view}

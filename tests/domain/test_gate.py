@@ -18,8 +18,9 @@ from app.settings import DEFAULT_POLICY_FILE
 POLICY = load_policy(DEFAULT_POLICY_FILE)
 
 
-def facts(amount: str, category: str = "travel", currency: str = "USD",
-          receipt: bool = True) -> ExpenseFacts:
+def facts(
+    amount: str, category: str = "travel", currency: str = "USD", receipt: bool = True
+) -> ExpenseFacts:
     return ExpenseFacts(Decimal(amount), currency, category, receipt)
 
 
@@ -59,7 +60,9 @@ def test_finance_step_from_threshold_and_for_unconvertible_amounts() -> None:
     assert decide(POLICY, facts("9999.99"), approve()).steps == (Role.APPROVER,)
     assert decide(POLICY, facts("10000.00"), approve()).steps == (Role.APPROVER, Role.FINANCE)
     assert decide(POLICY, facts("5", currency="CHF"), approve()).steps == (
-        Role.APPROVER, Role.FINANCE)
+        Role.APPROVER,
+        Role.FINANCE,
+    )
 
 
 def test_foreign_currency_is_converted_with_policy_rate() -> None:
@@ -69,8 +72,13 @@ def test_foreign_currency_is_converted_with_policy_rate() -> None:
 
 
 advices = st.one_of(
-    st.builds(LlmAdvice, st.sampled_from(Recommendation), st.floats(0, 1),
-              st.tuples(st.text(max_size=20)), st.just("m")),
+    st.builds(
+        LlmAdvice,
+        st.sampled_from(Recommendation),
+        st.floats(0, 1),
+        st.tuples(st.text(max_size=20)),
+        st.just("m"),
+    ),
     st.builds(LlmUnavailable, st.text(max_size=20)),
 )
 
@@ -91,14 +99,16 @@ def test_llm_never_pushes_past_a_hard_rule(
     converted = policy.to_policy_currency(amount, currency)
     if decision.route is Route.AUTO_APPROVE:
         assert all(r.passed for r in decision.rule_trace)
-        assert converted is not None and converted < policy.auto_approve_below
+        assert converted is not None
+        assert converted < policy.auto_approve_below
         assert isinstance(advice, LlmAdvice)
         assert advice.recommendation is Recommendation.APPROVE
         assert advice.confidence >= policy.min_llm_confidence
     else:
         assert decision.steps[0] is Role.APPROVER
     if converted is None or converted >= policy.finance_required_from:
-        assert decision.route is Route.HUMAN and Role.FINANCE in decision.steps
+        assert decision.route is Route.HUMAN
+        assert Role.FINANCE in decision.steps
 
 
 def test_policy_file_is_reloaded_when_it_changes(tmp_path: Path) -> None:

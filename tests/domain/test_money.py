@@ -10,8 +10,12 @@ from app.domain.money import in_minor_units, normalize_currency, parse_amount
 
 @pytest.mark.parametrize(
     ("text", "currency", "expected"),
-    [("42.50", "USD", Decimal("42.50")), ("1200", "JPY", Decimal("1200")),
-     ("0.125", "KWD", Decimal("0.125")), (" 7 ", "EUR", Decimal("7.00"))],
+    [
+        ("42.50", "USD", Decimal("42.50")),
+        ("1200", "JPY", Decimal("1200")),
+        ("0.125", "KWD", Decimal("0.125")),
+        (" 7 ", "EUR", Decimal("7.00")),
+    ],
 )
 def test_valid_amounts(text: str, currency: str, expected: Decimal) -> None:
     assert parse_amount(text, currency) == expected
@@ -19,9 +23,16 @@ def test_valid_amounts(text: str, currency: str, expected: Decimal) -> None:
 
 @pytest.mark.parametrize(
     ("text", "currency", "message"),
-    [("0", "USD", "more than 0"), ("-3.00", "USD", "more than 0"),
-     ("42.505", "USD", "at most 2"), ("10.5", "JPY", "at most 0"), ("abc", "USD", "not a decimal"),
-     ("NaN", "USD", "finite"), ("Infinity", "USD", "finite"), ("1e13", "USD", "too large")],
+    [
+        ("0", "USD", "more than 0"),
+        ("-3.00", "USD", "more than 0"),
+        ("42.505", "USD", "at most 2"),
+        ("10.5", "JPY", "at most 0"),
+        ("abc", "USD", "not a decimal"),
+        ("NaN", "USD", "finite"),
+        ("Infinity", "USD", "finite"),
+        ("1e13", "USD", "too large"),
+    ],
 )
 def test_invalid_amounts(text: str, currency: str, message: str) -> None:
     with pytest.raises(InvalidMoney, match=message):

@@ -33,28 +33,42 @@ def test_last_step_approves_earlier_steps_advance() -> None:
 
 @pytest.mark.parametrize(
     ("decider_id", "roles", "code"),
-    [(None, (), "unknown_user"), (7, ("approver",), "self_approval"),
-     (8, ("employee",), "missing_role"), (8, ("approver",), "missing_role")],
+    [
+        (None, (), "unknown_user"),
+        (7, ("approver",), "self_approval"),
+        (8, ("employee",), "missing_role"),
+        (8, ("approver",), "missing_role"),
+    ],
 )
 def test_refusals(decider_id: int | None, roles: tuple[str, ...], code: str) -> None:
     step_role = "finance" if code == "missing_role" and "approver" in roles else "approver"
     with pytest.raises(DecisionRefused) as refused:
-        check_may_decide(decider_id=decider_id, decider_roles=roles, submitter_id=7,
-                         step_role=step_role)
+        check_may_decide(
+            decider_id=decider_id, decider_roles=roles, submitter_id=7, step_role=step_role
+        )
     assert refused.value.code == code
 
 
 def test_allowed_decider() -> None:
-    check_may_decide(decider_id=8, decider_roles=("approver",), submitter_id=7,
-                     step_role="approver")
+    check_may_decide(
+        decider_id=8, decider_roles=("approver",), submitter_id=7, step_role="approver"
+    )
 
 
 @pytest.mark.parametrize(
     "broken",
-    [{}, {"version": "1", "currency": "XXQ", "allowed_categories": []},
-     {"version": "1", "currency": "USD", "allowed_categories": "travel"},
-     {"version": "1", "currency": "USD", "allowed_categories": [], "auto_approve_below": "x",
-      "finance_required_from": "1"}],
+    [
+        {},
+        {"version": "1", "currency": "XXQ", "allowed_categories": []},
+        {"version": "1", "currency": "USD", "allowed_categories": "travel"},
+        {
+            "version": "1",
+            "currency": "USD",
+            "allowed_categories": [],
+            "auto_approve_below": "x",
+            "finance_required_from": "1",
+        },
+    ],
 )
 def test_broken_policies_are_refused(broken: dict[str, object]) -> None:
     with pytest.raises(DomainError):

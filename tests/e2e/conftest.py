@@ -17,8 +17,18 @@ from tests.e2e.harness import Stack, wait_for
 from tests.standins.openai_standin import EXPECTED_KEY, create_openai_standin
 from tests.standins.server import ServerThread, free_port
 
-OWN_PREFIXES = ("DATABASE_", "CELERY_", "SLACK_", "OPENAI_", "APP_ENV", "DATA_DIR",
-                "PUBLIC_BASE_URL", "POLICY_FILE", "WORKER_", "STUCK_")
+OWN_PREFIXES = (
+    "DATABASE_",
+    "CELERY_",
+    "SLACK_",
+    "OPENAI_",
+    "APP_ENV",
+    "DATA_DIR",
+    "PUBLIC_BASE_URL",
+    "POLICY_FILE",
+    "WORKER_",
+    "STUCK_",
+)
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -34,8 +44,13 @@ class Processes:
 
     def start(self, name: str, args: list[str], env: dict[str, str], cwd: Path) -> Path:
         log = self.logdir / f"{name}.log"
-        proc = subprocess.Popen([sys.executable, "-m", "app", *args], env=env, cwd=cwd,
-                                stdout=log.open("wb"), stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "app", *args],
+            env=env,
+            cwd=cwd,
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+        )
         self.running.append((proc, log))
         return log
 
@@ -70,29 +85,39 @@ def openai_standin() -> Iterator[ServerThread]:
 
 def llm_env(openai: ServerThread) -> dict[str, str]:
     return {
-        "OPENAI_BASE_URL": f"{openai.url}/v1", "OPENAI_API_KEY": EXPECTED_KEY,
-        "OPENAI_MODEL": "standin-model", "OPENAI_TIMEOUT_SECONDS": "1",
+        "OPENAI_BASE_URL": f"{openai.url}/v1",
+        "OPENAI_API_KEY": EXPECTED_KEY,
+        "OPENAI_MODEL": "standin-model",
+        "OPENAI_TIMEOUT_SECONDS": "1",
         "OPENAI_MAX_RETRIES": "0",
     }
 
 
-def postgres_stack(tmp: Path, openai: ServerThread, postgres_url: str,
-                   redis_url: str) -> Iterator[Stack]:
+def postgres_stack(
+    tmp: Path, openai: ServerThread, postgres_url: str, redis_url: str
+) -> Iterator[Stack]:
     api_port = free_port()
     api = f"http://127.0.0.1:{api_port}"
     secret = "e2e-" + uuid.uuid4().hex
     token = "xoxb-e2e-" + uuid.uuid4().hex
-    sandbox_app = create_sandbox_app(bot_token=token, signing_secret=secret,
-                                     events_url=f"{api}/slack/events")
+    sandbox_app = create_sandbox_app(
+        bot_token=token, signing_secret=secret, events_url=f"{api}/slack/events"
+    )
     with ServerThread(sandbox_app) as sandbox:
         env = clean_env(
-            APP_ENV="test", DATABASE_URL=postgres_url, CELERY_BROKER_URL=redis_url,
+            APP_ENV="test",
+            DATABASE_URL=postgres_url,
+            CELERY_BROKER_URL=redis_url,
             CELERY_QUEUE=f"expense-bot-e2e-{uuid.uuid4().hex[:8]}",
-            SLACK_API_URL=f"{sandbox.url}/api/", SLACK_BOT_TOKEN=token,
-            SLACK_SIGNING_SECRET=secret, SLACK_APPROVALS_CHANNEL="C0APPROVALS",
-            DATA_DIR=str(tmp), PUBLIC_BASE_URL=api, **llm_env(openai),
+            SLACK_API_URL=f"{sandbox.url}/api/",
+            SLACK_BOT_TOKEN=token,
+            SLACK_SIGNING_SECRET=secret,
+            SLACK_APPROVALS_CHANNEL="C0APPROVALS",
+            DATA_DIR=str(tmp),
+            PUBLIC_BASE_URL=api,
+            **llm_env(openai),
         )
-        settings = Settings(_env_file=None, data_dir=tmp, database_url=postgres_url)  # type: ignore[call-arg]
+        settings = Settings(_env_file=None, data_dir=tmp, database_url=postgres_url)
         tokens = seed_demo_people(settings)
         procs = Processes(tmp)
         try:
@@ -120,8 +145,11 @@ def embedded_stack(tmp: Path, openai: ServerThread) -> Iterator[Stack]:
 
 
 @pytest.fixture(scope="module", params=["postgres", "embedded"])
-def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-          openai_standin: ServerThread) -> Iterator[Stack]:
+def stack(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    openai_standin: ServerThread,
+) -> Iterator[Stack]:
     tmp = tmp_path_factory.mktemp(request.param)
     if request.param == "postgres":
         postgres_url = request.getfixturevalue("postgres_url")

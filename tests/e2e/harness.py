@@ -28,8 +28,12 @@ def wait_for(probe: Callable[[], T | None], *, timeout: float = 30, what: str = 
 
 def expense_body(**overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "amount": "120.00", "currency": "USD", "category": "travel", "merchant": "Rail Co",
-        "description": "Train to the client site", "receipt_url": "https://files.example/r.pdf",
+        "amount": "120.00",
+        "currency": "USD",
+        "category": "travel",
+        "merchant": "Rail Co",
+        "description": "Train to the client site",
+        "receipt_url": "https://files.example/r.pdf",
         "incurred_on": (date.today() - timedelta(days=2)).isoformat(),
     }
     body.update(overrides)
@@ -59,25 +63,33 @@ class Stack:
         return str(response.json()["id"])
 
     def expense(self, expense_id: str, who: str = "alice") -> dict[str, Any]:
-        response = self.http.get(f"{self.api}/expenses/{expense_id}",
-                                 headers={"Authorization": f"Bearer {self.tokens[who]}"})
+        response = self.http.get(
+            f"{self.api}/expenses/{expense_id}",
+            headers={"Authorization": f"Bearer {self.tokens[who]}"},
+        )
         assert response.status_code == 200, response.text
         return dict(response.json())
 
-    def wait_status(self, expense_id: str, status: str, who: str = "alice",
-                    timeout: float = 30) -> dict[str, Any]:
+    def wait_status(
+        self, expense_id: str, status: str, who: str = "alice", timeout: float = 30
+    ) -> dict[str, Any]:
         def probe() -> dict[str, Any] | None:
             current = self.expense(expense_id, who)
             return current if current["status"] == status else None
 
         return wait_for(probe, timeout=timeout, what=f"expense {expense_id} to be {status}")
 
-    def audit(self, who: str = "dana", cursor: str | None = None, limit: int = 500) -> httpx.Response:
+    def audit(
+        self, who: str = "dana", cursor: str | None = None, limit: int = 500
+    ) -> httpx.Response:
         params: dict[str, Any] = {"limit": limit}
         if cursor:
             params["cursor"] = cursor
-        return self.http.get(f"{self.api}/audit/events", params=params,
-                             headers={"Authorization": f"Bearer {self.tokens[who]}"})
+        return self.http.get(
+            f"{self.api}/audit/events",
+            params=params,
+            headers={"Authorization": f"Bearer {self.tokens[who]}"},
+        )
 
     # The Slack side ---------------------------------------------------------------------
     def state(self) -> dict[str, Any]:
@@ -92,8 +104,10 @@ class Stack:
         return found
 
     def card(self, expense_id: str, step: int = 0) -> dict[str, Any]:
-        return wait_for(lambda: next(iter(self.messages(f"card:{expense_id}:{step}")), None),
-                        what=f"card for {expense_id} step {step}")
+        return wait_for(
+            lambda: next(iter(self.messages(f"card:{expense_id}:{step}")), None),
+            what=f"card for {expense_id} step {step}",
+        )
 
     def fresh_card(self, expense_id: str, step: int = 0) -> dict[str, Any]:
         return next(iter(self.messages(f"card:{expense_id}:{step}")))
@@ -110,18 +124,26 @@ class Stack:
     def ephemerals(self, user: str) -> list[str]:
         return [e["text"] for e in self.state()["ephemerals"] if e["user"] == user]
 
-    def inject_failure(self, method: str, status: int = 429, retry_after: int = 1,
-                       times: int = 1) -> None:
-        self.http.post(f"{self.sandbox}/_control/fail", json={
-            "method": method, "status": status, "retry_after": retry_after, "times": times,
-        }).raise_for_status()
+    def inject_failure(
+        self, method: str, status: int = 429, retry_after: int = 1, times: int = 1
+    ) -> None:
+        self.http.post(
+            f"{self.sandbox}/_control/fail",
+            json={
+                "method": method,
+                "status": status,
+                "retry_after": retry_after,
+                "times": times,
+            },
+        ).raise_for_status()
 
     def trigger(self, user: str) -> str:
         response = self.http.post(f"{self.sandbox}/_control/trigger", json={"user": user})
         return str(response.json()["trigger_id"])
 
-    def post_signed(self, payload: dict[str, Any], *, secret: str | None = None,
-                    timestamp: int | None = None) -> httpx.Response:
+    def post_signed(
+        self, payload: dict[str, Any], *, secret: str | None = None, timestamp: int | None = None
+    ) -> httpx.Response:
         body, headers = signed_request(payload, secret or self.signing_secret, timestamp=timestamp)
         return self.http.post(f"{self.api}/slack/events", content=body, headers=headers)
 
@@ -129,8 +151,12 @@ class Stack:
         actions = next(b for b in message["blocks"] if b["type"] == "actions")
         element = next(e for e in actions["elements"] if e["action_id"] == action_id)
         return block_actions(
-            user_id=user, channel=message["channel"], message=message, action=element,
-            block_id=actions["block_id"], trigger_id=self.trigger(user),
+            user_id=user,
+            channel=message["channel"],
+            message=message,
+            action=element,
+            block_id=actions["block_id"],
+            trigger_id=self.trigger(user),
         )
 
     def click(self, user: str, message: dict[str, Any], action_id: str) -> httpx.Response:
@@ -140,17 +166,24 @@ class Stack:
         def probe() -> dict[str, Any] | None:
             for entry in self.state()["views"].values():
                 view = entry["view"]
-                if (entry["user"] == user and entry["open"] and view["callback_id"] == callback
-                        and expense_id in view["private_metadata"]):
+                if (
+                    entry["user"] == user
+                    and entry["open"]
+                    and view["callback_id"] == callback
+                    and expense_id in view["private_metadata"]
+                ):
                     return dict(view)
             return None
 
         return wait_for(probe, what=f"{callback} modal for {user}")
 
     def submit_view(self, user: str, view: dict[str, Any], text: str) -> httpx.Response:
-        payload = view_submission(user_id=user, view=view,
-                                  values={"reason": {"reason_input": text}},
-                                  trigger_id=self.trigger(user))
+        payload = view_submission(
+            user_id=user,
+            view=view,
+            values={"reason": {"reason_input": text}},
+            trigger_id=self.trigger(user),
+        )
         return self.post_signed(payload)
 
 

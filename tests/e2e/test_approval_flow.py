@@ -24,9 +24,11 @@ def test_routine_expense_is_auto_approved(stack: Stack) -> None:
     actions = [e["action"] for e in done["history"]]
     assert actions == ["submitted", "llm_reviewed", "auto_approved"]
     gate = done["history"][-1]
-    assert gate["actor_kind"] == "system" and gate["llm_model"] == "standin-model"
+    assert gate["actor_kind"] == "system"
+    assert gate["llm_model"] == "standin-model"
     assert gate["llm_confidence"] == pytest.approx(0.99)
-    assert gate["policy_version"] and gate["details"]["rule_trace"]
+    assert gate["policy_version"]
+    assert gate["details"]["rule_trace"]
     wait_for(lambda: dms_to(stack, "U0ALICE", expense_id), what="DM to Alice")
     assert stack.messages(f"card:{expense_id}") == []
 
@@ -36,14 +38,18 @@ def test_human_approval_updates_card_and_tells_submitter(stack: Stack) -> None:
     card = stack.card(expense_id)
     assert stack.expense(expense_id)["status"] == "pending_approval"
     text = json.dumps(card["blocks"])
-    assert "1500.00 USD" in text and "auto-approval limit" in text and "AI advice" in text
+    assert "1500.00 USD" in text
+    assert "auto-approval limit" in text
+    assert "AI advice" in text
     started = time.monotonic()
     response = stack.click("U0BOB", card, ActionId.APPROVE)
-    assert response.status_code == 200 and time.monotonic() - started < 3
+    assert response.status_code == 200
+    assert time.monotonic() - started < 3
     done = stack.wait_status(expense_id, "approved")
     assert done["decisions"][0]["slack_user_id"] == "U0BOB"
     approved = [e for e in done["history"] if e["action"] == "approved"][0]
-    assert approved["actor_kind"] == "slack_user" and "bob@example.com" in approved["actor_id"]
+    assert approved["actor_kind"] == "slack_user"
+    assert "bob@example.com" in approved["actor_id"]
     updated = stack.decided_card(expense_id)
     assert "by <@U0BOB>" in json.dumps(updated["blocks"])
     notice = wait_for(lambda: dms_to(stack, "U0ALICE", expense_id), what="DM to Alice")
@@ -55,16 +61,20 @@ def test_large_expense_needs_finance_as_next_step(stack: Stack) -> None:
     stack.click("U0BOB", stack.card(expense_id, 0), ActionId.APPROVE)
     second = stack.card(expense_id, 1)
     middle = stack.expense(expense_id)
-    assert middle["status"] == "pending_approval" and middle["current_step"] == 1
+    assert middle["status"] == "pending_approval"
+    assert middle["current_step"] == 1
     assert middle["steps"] == ["approver", "finance"]
     # Bob is an approver but not finance: refused, recorded, nothing changes.
     stack.click("U0BOB", second, ActionId.APPROVE)
-    wait_for(lambda: any("finance role" in t for t in stack.ephemerals("U0BOB")),
-             what="refusal for Bob")
+    wait_for(
+        lambda: any("finance role" in t for t in stack.ephemerals("U0BOB")), what="refusal for Bob"
+    )
     stack.click("U0CAROL", second, ActionId.APPROVE)
     done = stack.wait_status(expense_id, "approved")
     assert [(d["step"], d["slack_user_id"]) for d in done["decisions"]] == [
-        (0, "U0BOB"), (1, "U0CAROL")]
+        (0, "U0BOB"),
+        (1, "U0CAROL"),
+    ]
     assert "decision_refused" in [e["action"] for e in done["history"]]
 
 
@@ -75,7 +85,8 @@ def test_rejection_needs_a_reason_and_reaches_the_submitter(stack: Stack) -> Non
     view = stack.open_view("U0BOB", CallbackId.REJECT_MODAL, expense_id)
     empty = stack.submit_view("U0BOB", view, "   ")
     assert empty.status_code == 200
-    assert empty.json()["response_action"] == "errors" and "reason" in empty.json()["errors"]
+    assert empty.json()["response_action"] == "errors"
+    assert "reason" in empty.json()["errors"]
     assert stack.expense(expense_id)["status"] == "pending_approval"
     assert stack.submit_view("U0BOB", view, "Not a business trip").status_code == 200
     done = stack.wait_status(expense_id, "rejected")
@@ -91,9 +102,10 @@ def test_comment_is_threaded_and_expense_stays_pending(stack: Stack) -> None:
     stack.click("U0BOB", card, ActionId.COMMENT)
     view = stack.open_view("U0BOB", CallbackId.COMMENT_MODAL, expense_id)
     assert stack.submit_view("U0BOB", view, "Which client? <!channel>").status_code == 200
-    reply = wait_for(lambda: stack.messages(f"comment:"), what="threaded comment")
+    reply = wait_for(lambda: stack.messages("comment:"), what="threaded comment")
     threaded = [m for m in reply if m.get("thread_ts") == card["ts"]]
-    assert threaded and "&lt;!channel&gt;" in str(threaded[0]["text"])
+    assert threaded
+    assert "&lt;!channel&gt;" in str(threaded[0]["text"])
     current = stack.expense(expense_id)
     assert current["status"] == "pending_approval"
     assert "commented" in [e["action"] for e in current["history"]]
@@ -105,9 +117,12 @@ def test_double_click_changes_nothing_the_second_time(stack: Stack) -> None:
     stack.click("U0BOB", card, ActionId.APPROVE)
     stack.wait_status(expense_id, "approved")
     stack.click("U0BOB", card, ActionId.APPROVE)
-    text = wait_for(lambda: [t for t in stack.ephemerals("U0BOB") if "Already approved" in t],
-                    what="already-approved notice")
-    assert "<@U0BOB>" in text[-1] and "UTC" in text[-1]
+    text = wait_for(
+        lambda: [t for t in stack.ephemerals("U0BOB") if "Already approved" in t],
+        what="already-approved notice",
+    )
+    assert "<@U0BOB>" in text[-1]
+    assert "UTC" in text[-1]
     assert len(stack.expense(expense_id)["decisions"]) == 1
 
 
@@ -122,8 +137,10 @@ def test_two_approvers_at_once_only_one_decides(stack: Stack) -> None:
     assert len(done["decisions"]) == 1
     winner = done["decisions"][0]["slack_user_id"]
     loser = "U0CAROL" if winner == "U0BOB" else "U0BOB"
-    wait_for(lambda: [t for t in stack.ephemerals(loser) if f"by <@{winner}>" in t],
-             what="the loser's notice")
+    wait_for(
+        lambda: [t for t in stack.ephemerals(loser) if f"by <@{winner}>" in t],
+        what="the loser's notice",
+    )
     assert [e["action"] for e in done["history"]].count("approved") == 1
 
 
@@ -133,26 +150,38 @@ def test_self_approval_and_non_approver_are_refused(stack: Stack) -> None:
     stack.click("U0BOB", card, ActionId.APPROVE)
     stack.click("U0DANA", card, ActionId.APPROVE)
     stack.click("U0STRANGER", card, ActionId.APPROVE)
-    wait_for(lambda: any("your own expense" in t for t in stack.ephemerals("U0BOB")),
-             what="self-approval refusal")
-    wait_for(lambda: any("approver role" in t for t in stack.ephemerals("U0DANA")),
-             what="non-approver refusal")
-    wait_for(lambda: any("not linked" in t for t in stack.ephemerals("U0STRANGER")),
-             what="unknown user refusal")
+    wait_for(
+        lambda: any("your own expense" in t for t in stack.ephemerals("U0BOB")),
+        what="self-approval refusal",
+    )
+    wait_for(
+        lambda: any("approver role" in t for t in stack.ephemerals("U0DANA")),
+        what="non-approver refusal",
+    )
+    wait_for(
+        lambda: any("not linked" in t for t in stack.ephemerals("U0STRANGER")),
+        what="unknown user refusal",
+    )
     current = stack.expense(expense_id, who="bob")
-    assert current["status"] == "pending_approval" and current["decisions"] == []
+    assert current["status"] == "pending_approval"
+    assert current["decisions"] == []
     refusals = [e for e in current["history"] if e["action"] == "decision_refused"]
-    assert {e["details"]["code"] for e in refusals} == {"self_approval", "missing_role",
-                                                         "unknown_user"}
+    assert {e["details"]["code"] for e in refusals} == {
+        "self_approval",
+        "missing_role",
+        "unknown_user",
+    }
 
 
 def test_forged_stale_and_replayed_requests_change_nothing(stack: Stack) -> None:
     expense_id = stack.submit_ok("alice", expense_body(amount="1600.00"))
     card = stack.card(expense_id)
-    forged = stack.post_signed(stack.click_payload("U0BOB", card, ActionId.APPROVE),
-                               secret="not-the-secret")
-    stale = stack.post_signed(stack.click_payload("U0BOB", card, ActionId.APPROVE),
-                              timestamp=int(time.time()) - 301)
+    forged = stack.post_signed(
+        stack.click_payload("U0BOB", card, ActionId.APPROVE), secret="not-the-secret"
+    )
+    stale = stack.post_signed(
+        stack.click_payload("U0BOB", card, ActionId.APPROVE), timestamp=int(time.time()) - 301
+    )
     assert (forged.status_code, stale.status_code) == (401, 401)
     time.sleep(1.5)
     assert stack.expense(expense_id)["status"] == "pending_approval"
@@ -161,15 +190,20 @@ def test_forged_stale_and_replayed_requests_change_nothing(stack: Stack) -> None
     view = stack.open_view("U0BOB", CallbackId.COMMENT_MODAL, expense_id)
     from slack.sandbox.payloads import signed_request, view_submission
 
-    payload = view_submission(user_id="U0BOB", view=view,
-                              values={"reason": {"reason_input": "replay me"}},
-                              trigger_id=stack.trigger("U0BOB"))
+    payload = view_submission(
+        user_id="U0BOB",
+        view=view,
+        values={"reason": {"reason_input": "replay me"}},
+        trigger_id=stack.trigger("U0BOB"),
+    )
     body, headers = signed_request(payload, stack.signing_secret)
     for _ in range(2):
         sent = stack.http.post(f"{stack.api}/slack/events", content=body, headers=headers)
         assert sent.status_code == 200
-    wait_for(lambda: "commented" in [e["action"] for e in stack.expense(expense_id)["history"]],
-             what="the comment")
+    wait_for(
+        lambda: "commented" in [e["action"] for e in stack.expense(expense_id)["history"]],
+        what="the comment",
+    )
     time.sleep(1)
     history = stack.expense(expense_id)["history"]
     assert [e["action"] for e in history].count("commented") == 1
@@ -212,7 +246,8 @@ def test_idempotent_resubmission(stack: Stack) -> None:
     assert different.status_code == 409
     # Another employee may use the same key for their own expense.
     other = stack.submit("carol", body, key=key)
-    assert other.status_code == 202 and other.json()["id"] != first.json()["id"]
+    assert other.status_code == 202
+    assert other.json()["id"] != first.json()["id"]
 
 
 def test_invalid_bodies_get_field_errors_and_store_nothing(stack: Stack) -> None:
@@ -221,8 +256,10 @@ def test_invalid_bodies_get_field_errors_and_store_nothing(stack: Stack) -> None
 
     before = submitted()
     cases = {
-        "amount": {"amount": "-5"}, "currency": {"currency": "XYZ"},
-        "incurred_on": {"incurred_on": "2999-01-01"}, "description": {"description": "x" * 2001},
+        "amount": {"amount": "-5"},
+        "currency": {"currency": "XYZ"},
+        "incurred_on": {"incurred_on": "2999-01-01"},
+        "description": {"description": "x" * 2001},
     }
     for field, change in cases.items():
         response = stack.submit("alice", expense_body(**change))
@@ -237,8 +274,12 @@ def test_invalid_bodies_get_field_errors_and_store_nothing(stack: Stack) -> None
 
 
 def test_mrkdwn_injection_pings_nobody(stack: Stack) -> None:
-    expense_id = stack.submit_ok("alice", expense_body(
-        amount="1900.00", description="Dinner <!channel> <@U0BOB> <!here|here> & more"))
+    expense_id = stack.submit_ok(
+        "alice",
+        expense_body(
+            amount="1900.00", description="Dinner <!channel> <@U0BOB> <!here|here> & more"
+        ),
+    )
     card_text = json.dumps(stack.card(expense_id)["blocks"])
     for raw in ("<!channel>", "<@U0BOB>", "<!here"):
         assert raw not in card_text
@@ -248,18 +289,31 @@ def test_mrkdwn_injection_pings_nobody(stack: Stack) -> None:
 def test_auditor_reads_the_log_with_a_cursor_and_others_cannot(stack: Stack) -> None:
     assert stack.audit(who="alice").status_code == 403
     first = stack.audit(limit=2).json()
-    assert len(first["events"]) == 2 and first["next_cursor"]
+    assert len(first["events"]) == 2
+    assert first["next_cursor"]
     second = stack.audit(limit=2, cursor=first["next_cursor"]).json()
     assert second["events"][0]["id"] > first["events"][-1]["id"]
     event = first["events"][0]
-    assert {"actor_kind", "actor_id", "action", "from_status", "to_status", "reason",
-            "policy_version", "llm_model", "llm_confidence", "created_at"} <= set(event)
+    assert {
+        "actor_kind",
+        "actor_id",
+        "action",
+        "from_status",
+        "to_status",
+        "reason",
+        "policy_version",
+        "llm_model",
+        "llm_confidence",
+        "created_at",
+    } <= set(event)
     assert event["created_at"].endswith(("Z", "+00:00"))
 
 
 def test_employees_see_only_their_own_expenses(stack: Stack) -> None:
     expense_id = stack.submit_ok("alice", expense_body(amount="50.00"))
-    response = stack.http.get(f"{stack.api}/expenses/{expense_id}",
-                              headers={"Authorization": f"Bearer {stack.tokens['bob']}"})
+    response = stack.http.get(
+        f"{stack.api}/expenses/{expense_id}",
+        headers={"Authorization": f"Bearer {stack.tokens['bob']}"},
+    )
     assert response.status_code == 404
     assert stack.http.get(f"{stack.api}/expenses/{expense_id}").status_code == 401

@@ -14,15 +14,30 @@ EXPENSE_ID = "6f1c1f0e-8b4c-4d7e-9a57-1f0d2f9f6a11"
 
 
 def view(**overrides: object) -> CardView:
-    base: dict[str, object] = dict(
-        expense_id=EXPENSE_ID, step=0, steps=("approver",), status="pending_approval",
-        current_step=0, submitter_name="Alice", submitter_slack_id="U0ALICE", amount="42.50",
-        currency="USD", category="meals", merchant="Cafe", incurred_on="2026-11-20",
-        description="Team lunch", receipt_url=None, route_reasons=("amount over limit",),
-        llm_advice={"recommendation": "approve", "confidence": 0.9, "reasons": ["ok"],
-                    "model": "m"},
-        policy_version="v1",
-    )
+    base: dict[str, object] = {
+        "expense_id": EXPENSE_ID,
+        "step": 0,
+        "steps": ("approver",),
+        "status": "pending_approval",
+        "current_step": 0,
+        "submitter_name": "Alice",
+        "submitter_slack_id": "U0ALICE",
+        "amount": "42.50",
+        "currency": "USD",
+        "category": "meals",
+        "merchant": "Cafe",
+        "incurred_on": "2026-11-20",
+        "description": "Team lunch",
+        "receipt_url": None,
+        "route_reasons": ("amount over limit",),
+        "llm_advice": {
+            "recommendation": "approve",
+            "confidence": 0.9,
+            "reasons": ["ok"],
+            "model": "m",
+        },
+        "policy_version": "v1",
+    }
     base.update(overrides)
     return CardView(**base)  # type: ignore[arg-type]
 
@@ -42,10 +57,13 @@ def test_escape_within_never_cuts_an_entity() -> None:
 
 
 def test_description_injection_pings_nobody() -> None:
-    blocks = approval_card(view(description="<!channel> pay <@U0BOB> <https://evil|x>",
-                                merchant="<!here>"))
+    blocks = approval_card(
+        view(description="<!channel> pay <@U0BOB> <https://evil|x>", merchant="<!here>")
+    )
     text = all_text(blocks)
-    assert "<!channel>" not in text and "<!here>" not in text and "<@U0BOB>" not in text
+    assert "<!channel>" not in text
+    assert "<!here>" not in text
+    assert "<@U0BOB>" not in text
     assert "&lt;!channel&gt;" in text
 
 
@@ -55,13 +73,20 @@ def test_pending_card_has_three_buttons_with_typed_refs() -> None:
     ids = [e["action_id"] for e in actions["elements"]]
     assert ids == [ActionId.APPROVE, ActionId.REJECT, ActionId.COMMENT]
     ref = CardRef.model_validate_json(actions["elements"][0]["value"])
-    assert str(ref.expense_id) == EXPENSE_ID and ref.step == 0
+    assert str(ref.expense_id) == EXPENSE_ID
+    assert ref.step == 0
     check_blocks(blocks)
 
 
 def test_decided_card_has_no_buttons_and_names_the_decider() -> None:
-    decided = view(status="approved", decisions=(
-        DecisionView(0, "approver", "approve", "U0BOB", None, datetime(2026, 11, 22, tzinfo=UTC)),))
+    decided = view(
+        status="approved",
+        decisions=(
+            DecisionView(
+                0, "approver", "approve", "U0BOB", None, datetime(2026, 11, 22, tzinfo=UTC)
+            ),
+        ),
+    )
     blocks = approval_card(decided)
     assert not [b for b in blocks if b["type"] == "actions"]
     assert "by <@U0BOB> at 2026-11-22 00:00 UTC" in all_text(blocks)
@@ -69,10 +94,18 @@ def test_decided_card_has_no_buttons_and_names_the_decider() -> None:
 
 @pytest.mark.parametrize("char", ["a", "&", "<"])
 def test_longest_inputs_still_fit_slack_limits(char: str) -> None:
-    huge = view(description=char * 2000, merchant=char * 200, category=char * 64,
-                route_reasons=tuple(char * 400 for _ in range(20)),
-                llm_advice={"recommendation": "approve", "confidence": 1.0,
-                            "reasons": [char * 500] * 10, "model": char * 200})
+    huge = view(
+        description=char * 2000,
+        merchant=char * 200,
+        category=char * 64,
+        route_reasons=tuple(char * 400 for _ in range(20)),
+        llm_advice={
+            "recommendation": "approve",
+            "confidence": 1.0,
+            "reasons": [char * 500] * 10,
+            "model": char * 200,
+        },
+    )
     check_blocks(approval_card(huge))
 
 
@@ -91,7 +124,16 @@ def test_modal_fits_and_carries_its_reference() -> None:
 
 
 def test_outcome_notice_quotes_reason_safely() -> None:
-    text = outcome_notice(status="rejected", amount="5.00", currency="USD", merchant="<b>",
-                          decisions=(DecisionView(0, "approver", "reject", "U0BOB", "<!channel>",
-                                                  datetime(2026, 1, 1, tzinfo=UTC)),))
-    assert "<!channel>" not in text and "rejected by <@U0BOB>" in text
+    text = outcome_notice(
+        status="rejected",
+        amount="5.00",
+        currency="USD",
+        merchant="<b>",
+        decisions=(
+            DecisionView(
+                0, "approver", "reject", "U0BOB", "<!channel>", datetime(2026, 1, 1, tzinfo=UTC)
+            ),
+        ),
+    )
+    assert "<!channel>" not in text
+    assert "rejected by <@U0BOB>" in text

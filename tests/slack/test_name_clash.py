@@ -38,8 +38,11 @@ def test_sdk_files_are_untouched() -> None:
     assert checked > 10, "expected slack_sdk to ship its legacy slack/ package"
     # Look only at what is installed in site-packages (the project's own egg-info lists sources).
     site_packages = Path(str(dist.locate_file("")))
-    owners = [d.metadata["Name"] for d in metadata.distributions(path=[str(site_packages)])
-              if any(str(f).startswith("slack/") for f in (d.files or []))]
+    owners = [
+        d.metadata["Name"]
+        for d in metadata.distributions(path=[str(site_packages)])
+        if any(str(f).startswith("slack/") for f in (d.files or []))
+    ]
     assert owners == ["slack_sdk"], f"only slack_sdk may install files under slack/: {owners}"
 
 

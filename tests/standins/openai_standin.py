@@ -24,11 +24,13 @@ def _completion(model: str, content: str | None, refusal: str | None = None) -> 
         "object": "chat.completion",
         "created": int(time.time()),
         "model": model,
-        "choices": [{
-            "index": 0,
-            "finish_reason": "stop",
-            "message": {"role": "assistant", "content": content, "refusal": refusal},
-        }],
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "message": {"role": "assistant", "content": content, "refusal": refusal},
+            }
+        ],
         "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
     }
 
@@ -40,8 +42,9 @@ def create_openai_standin(*, delay_seconds: float = 0.0) -> FastAPI:
     @app.post("/v1/chat/completions")
     async def completions(request: Request) -> JSONResponse:
         if request.headers.get("authorization") != f"Bearer {EXPECTED_KEY}":
-            return JSONResponse({"error": {"message": "bad key", "type": "invalid_request_error"}},
-                                status_code=401)
+            return JSONResponse(
+                {"error": {"message": "bad key", "type": "invalid_request_error"}}, status_code=401
+            )
         body = await request.json()
         app.state.requests.append(body)
         if body.get("response_format", {}).get("type") != "json_schema" or not body.get("model"):
@@ -62,8 +65,11 @@ def create_openai_standin(*, delay_seconds: float = 0.0) -> FastAPI:
         if "LLM-REFUSE" in merchant:
             return JSONResponse(_completion(model, None, refusal="I can't help with that."))
         verdict = "reject" if "LLM-REJECT" in merchant else "approve"
-        answer = {"recommendation": verdict, "confidence": 0.99,
-                  "reasons": [f"{verdict}: ordinary business expense"]}
+        answer = {
+            "recommendation": verdict,
+            "confidence": 0.99,
+            "reasons": [f"{verdict}: ordinary business expense"],
+        }
         return JSONResponse(_completion(model, json.dumps(answer)))
 
     return app

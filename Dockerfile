@@ -1,0 +1,12 @@
+FROM python:3.11-slim
+WORKDIR /srv/expense-bot
+COPY pyproject.toml README.md ./
+COPY app app
+COPY models models
+COPY slack slack
+COPY tasks tasks
+# Editable install: the project's `slack` package must not overwrite slack_sdk's legacy `slack`.
+RUN pip install --no-cache-dir -e . && useradd --system expense-bot
+USER expense-bot
+EXPOSE 8000
+CMD ["expense-bot", "api", "--host", "0.0.0.0", "--port", "8000"]

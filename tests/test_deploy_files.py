@@ -1,0 +1,52 @@
+"""The deployment files: compose services, the Slack manifest and .env.example stay in step."""
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from app.cli import build_parser
+from app.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_compose_has_the_services_and_runs_migrations_first() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert {"postgres", "redis", "migrate", "api", "worker", "beat"} <= set(services)
+    for name in ("api", "worker", "beat"):
+        needs = services[name]["depends_on"]
+        assert needs["migrate"]["condition"] == "service_completed_successfully"
+    parser = build_parser()
+    for name in ("migrate", "api", "worker", "beat"):
+        command = services[name]["command"]
+        assert command[0] == "expense-bot"
+        parser.parse_args(command[1:])  # exits (fails the test) on an unknown subcommand
+
+
+def test_compose_config_validates_when_docker_compose_is_installed() -> None:
+    if shutil.which("docker") is None:
+        pytest.skip("docker CLI is not installed")
+    probe = subprocess.run(["docker", "compose", "version"], capture_output=True, check=False)
+    if probe.returncode != 0:
+        pytest.skip("the docker compose plugin is not installed")
+    result = subprocess.run(["docker", "compose", "config", "--quiet"], cwd=ROOT,
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+
+
+def test_manifest_points_interactivity_at_the_bolt_route() -> None:
+    manifest = yaml.safe_load((ROOT / "slack" / "manifest.yml").read_text())
+    assert manifest["settings"]["interactivity"]["request_url"].endswith("/slack/events")
+    assert {"chat:write", "im:write", "im:history"} <= set(manifest["oauth_config"]["scopes"]["bot"])
+
+
+def test_env_example_documents_every_setting() -> None:
+    documented = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", (ROOT / ".env.example").read_text(),
+                                re.M))
+    expected = {name.upper() for name in Settings.model_fields}
+    assert expected <= documented, expected - documented
