@@ -34,19 +34,27 @@ def test_compose_config_validates_when_docker_compose_is_installed() -> None:
     probe = subprocess.run(["docker", "compose", "version"], capture_output=True, check=False)
     if probe.returncode != 0:
         pytest.skip("the docker compose plugin is not installed")
-    result = subprocess.run(["docker", "compose", "config", "--quiet"], cwd=ROOT,
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        ["docker", "compose", "config", "--quiet"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
 
 
 def test_manifest_points_interactivity_at_the_bolt_route() -> None:
     manifest = yaml.safe_load((ROOT / "slack" / "manifest.yml").read_text())
     assert manifest["settings"]["interactivity"]["request_url"].endswith("/slack/events")
-    assert {"chat:write", "im:write", "im:history"} <= set(manifest["oauth_config"]["scopes"]["bot"])
+    assert {"chat:write", "im:write", "im:history"} <= set(
+        manifest["oauth_config"]["scopes"]["bot"]
+    )
 
 
 def test_env_example_documents_every_setting() -> None:
-    documented = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", (ROOT / ".env.example").read_text(),
-                                re.M))
+    documented = set(
+        re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.M)
+    )
     expected = {name.upper() for name in Settings.model_fields}
     assert expected <= documented, expected - documented

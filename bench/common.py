@@ -1,0 +1,125 @@
+"""Benchmark set-up: a throwaway PostgreSQL database, the real API process, timing helpers."""
+
+import os
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+import app  # noqa: F401
+from app.dev import seed_demo_people
+from app.migrate import upgrade
+from app.settings import Settings
+from slack.sandbox.app import create_sandbox_app
+from tests.standins.server import ServerThread, free_port
+
+PG_ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
+)
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+SIGNING_SECRET = "bench-" + secrets.token_hex(8)
+BOT_TOKEN = "xoxb-bench-" + secrets.token_hex(8)
+
+
+@dataclass
+class Bench:
+    api: str
+    database_url: str
+    tokens: dict[str, str]
+
+
+@contextmanager
+def running_api() -> Iterator[Bench]:
+    name = f"expense_bot_bench_{secrets.token_hex(4)}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    port = free_port()
+    api = f"http://127.0.0.1:{port}"
+    sandbox_app = create_sandbox_app(
+        bot_token=BOT_TOKEN, signing_secret=SIGNING_SECRET, events_url=f"{api}/slack/events"
+    )
+    with tempfile.TemporaryDirectory() as tmp, ServerThread(sandbox_app) as sandbox:
+        upgrade(url)
+        tokens = seed_demo_people(Settings(_env_file=None, data_dir=Path(tmp), database_url=url))
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_"))}
+        env.update(
+            APP_ENV="test",
+            DATABASE_URL=url,
+            CELERY_BROKER_URL=REDIS_URL,
+            CELERY_QUEUE=f"bench-{secrets.token_hex(4)}",
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            SLACK_API_URL=f"{sandbox.url}/api/",
+            SLACK_BOT_TOKEN=BOT_TOKEN,
+            DATA_DIR=tmp,
+        )
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "app", "api", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            cwd=tmp,
+            stdout=subprocess.DEVNULL,
+            stderr=Path(tmp, "api.log").open("wb"),
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    if httpx.get(f"{api}/healthz").status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError("API did not start")
+                time.sleep(0.1)
+            yield Bench(api, url, tokens)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+
+
+def timed(
+    call: Callable[[int], None], indices: range, concurrency: int
+) -> tuple[list[float], float]:
+    """Runs call(i) for each index on `concurrency` threads; returns latencies and wall time."""
+
+    def one(i: int) -> float:
+        started = time.perf_counter()
+        call(i)
+        return time.perf_counter() - started
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        latencies = list(pool.map(one, indices))
+    return latencies, time.perf_counter() - started
+
+
+def summary(label: str, latencies: list[float], wall: float) -> dict[str, float]:
+    ordered = sorted(latencies)
+    p95 = ordered[int(len(ordered) * 0.95) - 1]
+    stats = {
+        "p50_ms": statistics.median(ordered) * 1000,
+        "p95_ms": p95 * 1000,
+        "max_ms": ordered[-1] * 1000,
+        "rate": len(ordered) / wall,
+    }
+    print(
+        f"{label:<28} n={len(ordered):<5} p50={stats['p50_ms']:7.1f}ms "
+        f"p95={stats['p95_ms']:7.1f}ms max={stats['max_ms']:7.1f}ms "
+        f"rate={stats['rate']:7.1f}/s"
+    )
+    return stats

@@ -1,0 +1,193 @@
+"""Services on real PostgreSQL: after-commit jobs, racing approvers, refusals, idempotent steps."""
+
+import threading
+import uuid
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from app import job_names
+from app.db import Database
+from app.domain.advice import LlmUnavailable
+from app.domain.gate import decide as gate_decide
+from app.domain.rules import ExpenseFacts
+from app.policy_loader import load_policy
+from app.services import decisions, evaluation, expenses
+from app.services.employees import add_employee
+from app.settings import DEFAULT_POLICY_FILE
+from models import AuditEvent, Decision, Employee, Expense
+from tests.conftest import JobRecorder
+
+POLICY = load_policy(DEFAULT_POLICY_FILE)
+
+
+def person(db: Database, *roles: str) -> Employee:
+    tag = uuid.uuid4().hex[:10]
+    with db.session() as session:
+        return add_employee(
+            session,
+            email=f"{tag}@t.example",
+            name=tag,
+            slack_user_id=f"U{tag.upper()}",
+            roles=roles,
+        )
+
+
+def new_expense(amount: str = "1500.00") -> expenses.NewExpense:
+    return expenses.NewExpense(
+        amount=Decimal(amount),
+        currency="USD",
+        category="travel",
+        merchant="Rail",
+        description="trip",
+        incurred_on=date(2026, 11, 1),
+        receipt_url="https://r.example/1",
+    )
+
+
+def pending_expense(db: Database, submitter: Employee, amount: str = "1500.00") -> uuid.UUID:
+    with db.session() as session:
+        expense, _ = expenses.submit(session, submitter, new_expense(amount), None)
+        expense_id = expense.id
+    facts = ExpenseFacts(Decimal(amount), "USD", "travel", True)
+    advice = LlmUnavailable("test")
+    with db.session() as session:
+        assert evaluation.record_gate_decision(
+            session, expense_id, gate_decide(POLICY, facts, advice), advice, POLICY
+        )
+    return expense_id
+
+
+def test_jobs_leave_only_after_commit_and_never_on_rollback(
+    db: Database, jobs: JobRecorder
+) -> None:
+    submitter = person(db)
+    with db.session() as session:
+        expenses.submit(session, submitter, new_expense(), None)
+        assert jobs.jobs == []  # still inside the transaction
+    assert jobs.names() == [job_names.EVALUATE_EXPENSE]
+
+    def submit_then_fail() -> None:
+        with db.session() as session:
+            expenses.submit(session, submitter, new_expense("7.00"), None)
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        submit_then_fail()
+    assert jobs.names() == [job_names.EVALUATE_EXPENSE]
+
+
+def test_gate_outcome_is_recorded_once(db: Database) -> None:
+    submitter = person(db)
+    expense_id = pending_expense(db, submitter)
+    facts = ExpenseFacts(Decimal("1500.00"), "USD", "travel", True)
+    advice = LlmUnavailable("again")
+    with db.session() as session:
+        again = evaluation.record_gate_decision(
+            session, expense_id, gate_decide(POLICY, facts, advice), advice, POLICY
+        )
+        routed = session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.expense_id == expense_id, AuditEvent.action == "routed_to_human")
+        )
+    assert again is False
+    assert routed == 1
+
+
+def test_racing_approvers_make_exactly_one_decision(db: Database, jobs: JobRecorder) -> None:
+    submitter = person(db)
+    approvers = [person(db, "approver") for _ in range(6)]
+    expense_id = pending_expense(db, submitter)
+    barrier = threading.Barrier(len(approvers))
+    results: list[decisions.Result] = []
+
+    def click(approver: Employee) -> None:
+        assert approver.slack_user_id
+        barrier.wait()
+        with db.session() as session:
+            outcome = decisions.decide(
+                session,
+                expense_id=expense_id,
+                step=0,
+                slack_user_id=approver.slack_user_id,
+                verdict=decisions.Verdict.APPROVE,
+            )
+        results.append(outcome.result)
+
+    threads = [threading.Thread(target=click, args=(a,)) for a in approvers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results).count(decisions.Result.DECIDED) == 1
+    assert results.count(decisions.Result.ALREADY_DECIDED) == len(approvers) - 1
+    with db.session() as session:
+        assert (
+            session.scalar(
+                select(func.count()).select_from(Decision).where(Decision.expense_id == expense_id)
+            )
+            == 1
+        )
+        expense = session.get(Expense, expense_id)
+        assert expense is not None
+        assert expense.status == "approved"
+    assert jobs.names().count(job_names.NOTIFY_SUBMITTER) == 1
+
+
+def test_refusal_is_audited_and_changes_nothing(db: Database, jobs: JobRecorder) -> None:
+    submitter = person(db, "approver")
+    expense_id = pending_expense(db, submitter)
+    queued = len(jobs.jobs)
+    assert submitter.slack_user_id
+    with db.session() as session:
+        outcome = decisions.decide(
+            session,
+            expense_id=expense_id,
+            step=0,
+            slack_user_id=submitter.slack_user_id,
+            verdict=decisions.Verdict.APPROVE,
+        )
+    assert outcome.result is decisions.Result.REFUSED
+    assert len(jobs.jobs) == queued
+    with db.session() as session:
+        expense = session.get(Expense, expense_id)
+        assert expense is not None
+        assert expense.status == "pending_approval"
+        refusal = session.scalar(
+            select(AuditEvent).where(
+                AuditEvent.expense_id == expense_id, AuditEvent.action == "decision_refused"
+            )
+        )
+        assert refusal is not None
+        assert refusal.details["code"] == "self_approval"
+
+
+def test_stale_step_click_is_already_decided(db: Database) -> None:
+    submitter = person(db)
+    approver, finance = person(db, "approver"), person(db, "finance")
+    expense_id = pending_expense(db, submitter, amount="15000.00")
+    assert approver.slack_user_id
+    assert finance.slack_user_id
+    with db.session() as session:
+        first = decisions.decide(
+            session,
+            expense_id=expense_id,
+            step=0,
+            slack_user_id=approver.slack_user_id,
+            verdict=decisions.Verdict.APPROVE,
+        )
+    with db.session() as session:
+        late = decisions.decide(
+            session,
+            expense_id=expense_id,
+            step=0,
+            slack_user_id=finance.slack_user_id,
+            verdict=decisions.Verdict.REJECT,
+            reason="late",
+        )
+    assert first.result is decisions.Result.DECIDED
+    assert late.result is decisions.Result.ALREADY_DECIDED
+    assert "Already approved" in late.message
