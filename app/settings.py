@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     task_time_limit_seconds: int = Field(default=300, ge=10)
     broker_visibility_timeout_seconds: int = Field(default=3600, ge=60)
     stuck_after_seconds: int = Field(default=120, ge=10)
+    sweep_interval_seconds: float = Field(default=60.0, ge=1)
 
     @field_validator("openai_api_key", "openai_base_url", "policy_file", mode="before")
     @classmethod

@@ -34,7 +34,10 @@ def make_celery(settings: Settings) -> Celery:
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
         beat_schedule={
-            "sweep-stuck": {"task": job_names.SWEEP_STUCK, "schedule": 60.0},
+            "sweep-stuck": {
+                "task": job_names.SWEEP_STUCK,
+                "schedule": settings.sweep_interval_seconds,
+            },
         },
         timezone="UTC",
         enable_utc=True,

@@ -2,17 +2,18 @@
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from app import job_names
 from app.db import Job
 from app.domain.workflow import Status
-from models import Expense, SlackMessage
+from models import Expense, SlackMessage, SlackRequestReceipt
 from models.base import utcnow
 from tasks.celery_app import celery_app, send_jobs
 from tasks.runtime import runtime
 
 BATCH = 200
+RECEIPT_RETENTION = timedelta(minutes=10)
 
 
 @celery_app.task(name=job_names.SWEEP_STUCK)  # type: ignore[untyped-decorator]
@@ -47,5 +48,11 @@ def sweep_stuck() -> int:
             for eid, step in pending
             if f"card:{eid}:{step}" not in posted
         ]
+        # Slack rejects requests older than 5 minutes, so older replay receipts can go.
+        session.execute(
+            delete(SlackRequestReceipt).where(
+                SlackRequestReceipt.received_at < utcnow() - RECEIPT_RETENTION
+            )
+        )
     send_jobs(jobs)
     return len(jobs)

@@ -43,6 +43,18 @@ def _slack_actor(slack_user_id: str, email: str | None) -> audit.Actor:
     return audit.Actor(ActorKind.SLACK_USER, label)
 
 
+def _context(expense: Expense, **details: object) -> audit.EventContext:
+    """Each human decision is logged with the policy and the AI advice it was made on."""
+    advice = expense.llm_advice or {}
+    confidence = advice.get("confidence")
+    return audit.EventContext(
+        policy_version=expense.policy_version,
+        llm_model=advice.get("model"),
+        llm_confidence=float(confidence) if confidence is not None else None,
+        details=details,
+    )
+
+
 def describe_step(session: Session, expense: Expense, step: int) -> str:
     """What already happened to `step`, for someone who clicked too late."""
     decision = session.scalar(
@@ -73,10 +85,7 @@ def _refuse(
         from_status=expense.status,
         to_status=expense.status,
         reason=str(refusal),
-        context=audit.EventContext(
-            policy_version=expense.policy_version,
-            details={"code": refusal.code, "attempted": attempted, "step": step},
-        ),
+        context=_context(expense, code=refusal.code, attempted=attempted, step=step),
     )
     return DecisionOutcome(Result.REFUSED, str(refusal))
 
@@ -146,10 +155,7 @@ def decide(
         from_status=from_status,
         to_status=expense.status,
         reason=reason,
-        context=audit.EventContext(
-            policy_version=expense.policy_version,
-            details={"step": step, "role": step_role, "decided_by": decider.email},
-        ),
+        context=_context(expense, step=step, role=step_role, decided_by=decider.email),
     )
     enqueue_after_commit(session, job_names.UPDATE_APPROVAL_CARD, str(expense.id), step)
     if action is Action.APPROVE_STEP:
@@ -199,9 +205,7 @@ def comment(
         from_status=expense.status,
         to_status=expense.status,
         reason=text,
-        context=audit.EventContext(
-            policy_version=expense.policy_version, details={"comment_id": note.id}
-        ),
+        context=_context(expense, comment_id=note.id),
     )
     enqueue_after_commit(session, job_names.POST_COMMENT, note.id)
     return DecisionOutcome(Result.DECIDED, "comment recorded")

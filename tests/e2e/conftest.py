@@ -1,6 +1,7 @@
 """Starts the whole bot twice: on PostgreSQL + Redis, and as the embedded default (`dev`)."""
 
 import os
+import signal
 import subprocess
 import sys
 import uuid
@@ -28,6 +29,7 @@ OWN_PREFIXES = (
     "POLICY_FILE",
     "WORKER_",
     "STUCK_",
+    "SWEEP_",
 )
 
 
@@ -41,6 +43,7 @@ class Processes:
     def __init__(self, logdir: Path) -> None:
         self.logdir = logdir
         self.running: list[tuple[subprocess.Popen[bytes], Path]] = []
+        self.by_name: dict[str, subprocess.Popen[bytes]] = {}
 
     def start(self, name: str, args: list[str], env: dict[str, str], cwd: Path) -> Path:
         log = self.logdir / f"{name}.log"
@@ -48,11 +51,19 @@ class Processes:
             [sys.executable, "-m", "app", *args],
             env=env,
             cwd=cwd,
-            stdout=log.open("wb"),
+            stdout=log.open("ab"),
             stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         self.running.append((proc, log))
+        self.by_name[name] = proc
         return log
+
+    def kill(self, name: str) -> None:
+        """SIGKILL the process group: a crash, with no chance to clean up or ack."""
+        proc = self.by_name.pop(name)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
 
     def stop(self) -> None:
         for proc, _log in self.running:
@@ -62,7 +73,7 @@ class Processes:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 proc.kill()
-            if proc.returncode not in (0, -15, None):
+            if proc.returncode not in (0, -9, -15, None):
                 print(f"\n--- {log.name} (exit {proc.returncode}) ---\n{log.read_text()[-4000:]}")
 
 
@@ -94,7 +105,7 @@ def llm_env(openai: ServerThread) -> dict[str, str]:
 
 
 def postgres_stack(
-    tmp: Path, openai: ServerThread, postgres_url: str, redis_url: str
+    tmp: Path, openai: ServerThread, postgres_url: str, redis_url: str, **extra_env: str
 ) -> Iterator[Stack]:
     api_port = free_port()
     api = f"http://127.0.0.1:{api_port}"
@@ -116,15 +127,18 @@ def postgres_stack(
             DATA_DIR=str(tmp),
             PUBLIC_BASE_URL=api,
             **llm_env(openai),
+            **extra_env,
         )
         settings = Settings(_env_file=None, data_dir=tmp, database_url=postgres_url)
         tokens = seed_demo_people(settings)
         procs = Processes(tmp)
         try:
             procs.start("api", ["api", "--host", "127.0.0.1", "--port", str(api_port)], env, tmp)
-            worker_log = procs.start("worker", ["worker", "--concurrency", "8"], env, tmp)
+            worker_log = procs.start("worker", ["worker", "--concurrency", "8", "--beat"], env, tmp)
             wait_ready(api, worker_log)
-            yield Stack("postgres", api, sandbox.url, secret, tokens)
+            yield Stack(
+                "postgres", api, sandbox.url, secret, tokens, procs=procs, env=env, workdir=tmp
+            )
         finally:
             procs.stop()
 

@@ -5,6 +5,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -47,7 +48,9 @@ class Stack:
     sandbox: str
     signing_secret: str
     tokens: dict[str, str]
-    logs: list[str] = field(default_factory=list)
+    procs: Any = None
+    env: dict[str, str] = field(default_factory=dict)
+    workdir: Path | None = None
     http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=30))
 
     # Employees and auditors -------------------------------------------------------------

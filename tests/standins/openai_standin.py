@@ -1,7 +1,7 @@
 """An OpenAI-compatible chat completions stand-in. The merchant name picks its behaviour.
 
-Merchants containing LLM-TIMEOUT, LLM-GARBAGE, LLM-REFUSE, LLM-ERROR or LLM-REJECT make it
-misbehave or disagree; anything else gets a confident structured "approve".
+Merchants containing LLM-SLOW (answers after 4 s), LLM-TIMEOUT, LLM-GARBAGE, LLM-REFUSE,
+LLM-ERROR or LLM-REJECT make it misbehave or disagree; anything else gets a confident "approve".
 """
 
 import asyncio
@@ -56,6 +56,8 @@ def create_openai_standin(*, delay_seconds: float = 0.0) -> FastAPI:
         model = body["model"]
         if delay_seconds:
             await asyncio.sleep(delay_seconds)
+        if "LLM-SLOW" in merchant:
+            await asyncio.sleep(4)
         if "LLM-TIMEOUT" in merchant:
             await asyncio.sleep(5)
         if "LLM-ERROR" in merchant:

@@ -1,0 +1,116 @@
+"""Exactly-once posting against the strict sandbox: crash recovery and the lease."""
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import httpx
+import pytest
+from slack_sdk import WebClient
+
+from app.db import Database
+from models import SlackMessage
+from models.base import utcnow
+from slack.delivery import DeliveryBusy, Post, deliver
+from slack.ids import METADATA_EVENT_TYPE
+from slack.sandbox.app import create_sandbox_app
+from tests.services.test_decisions import new_expense, person
+from tests.standins.server import ServerThread
+
+TOKEN = "xoxb-delivery-test"
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[ServerThread]:
+    app = create_sandbox_app(bot_token=TOKEN, signing_secret="s", events_url="http://127.0.0.1:9")
+    with ServerThread(app) as server:
+        yield server
+
+
+def posts_with_key(sandbox: ServerThread, key: str) -> list[dict[str, object]]:
+    messages = httpx.get(f"{sandbox.url}/_state").json()["messages"]
+    return [
+        m for m in messages if (m.get("metadata") or {}).get("event_payload", {}).get("key") == key
+    ]
+
+
+def make_post(db: Database) -> Post:
+    from app.services import expenses
+
+    with db.session() as session:
+        expense, _ = expenses.submit(session, person(db), new_expense(), None)
+    return Post(
+        dedupe_key=f"card:{expense.id}:0",
+        expense_id=expense.id,
+        kind="card",
+        channel="C0APPROVALS",
+        text="Expense approval needed",
+    )
+
+
+def test_delivery_posts_once_and_repeats_are_free(db: Database, sandbox: ServerThread) -> None:
+    client = WebClient(token=TOKEN, base_url=f"{sandbox.url}/api/")
+    post = make_post(db)
+    first = deliver(db, client, post)
+    assert deliver(db, client, post) == first
+    assert len(posts_with_key(sandbox, post.dedupe_key)) == 1
+
+
+def test_a_post_made_before_a_crash_is_adopted_not_repeated(
+    db: Database, sandbox: ServerThread
+) -> None:
+    client = WebClient(token=TOKEN, base_url=f"{sandbox.url}/api/")
+    post = make_post(db)
+    # The dead worker had claimed the message and Slack accepted the post; the ts was never stored.
+    with db.session() as session:
+        session.add(
+            SlackMessage(
+                dedupe_key=post.dedupe_key,
+                expense_id=post.expense_id,
+                kind="card",
+                channel=post.channel,
+                attempted_at=utcnow() - timedelta(minutes=2),
+            )
+        )
+    posted = client.chat_postMessage(
+        channel=post.channel,
+        text=post.text,
+        metadata={"event_type": METADATA_EVENT_TYPE, "event_payload": {"key": post.dedupe_key}},
+    )
+    assert deliver(db, client, post) == posted["ts"]
+    assert len(posts_with_key(sandbox, post.dedupe_key)) == 1
+
+
+def test_a_live_lease_makes_others_wait(db: Database, sandbox: ServerThread) -> None:
+    client = WebClient(token=TOKEN, base_url=f"{sandbox.url}/api/")
+    post = make_post(db)
+    with db.session() as session:
+        session.add(
+            SlackMessage(
+                dedupe_key=post.dedupe_key,
+                expense_id=post.expense_id,
+                kind="card",
+                channel=post.channel,
+                attempted_at=utcnow(),
+            )
+        )
+    with pytest.raises(DeliveryBusy):
+        deliver(db, client, post)
+    assert posts_with_key(sandbox, post.dedupe_key) == []
+
+
+def test_sandbox_rejects_bad_tokens_and_oversize_blocks(sandbox: ServerThread) -> None:
+    bad = httpx.post(
+        f"{sandbox.url}/api/chat.postMessage",
+        json={"channel": "C1", "text": "x"},
+        headers={"Authorization": "Bearer xoxb-wrong"},
+    ).json()
+    assert bad == {"ok": False, "error": "invalid_auth"}
+    missing = httpx.post(f"{sandbox.url}/api/chat.postMessage", json={"channel": "C1"}).json()
+    assert missing["error"] == "not_authed"
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}]
+    big = httpx.post(
+        f"{sandbox.url}/api/chat.postMessage",
+        json={"channel": "C1", "text": "x", "blocks": blocks},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    ).json()
+    assert big["error"] == "invalid_blocks"

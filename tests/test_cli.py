@@ -1,0 +1,85 @@
+"""The command line: what it creates, and the exit codes and messages when it cannot."""
+
+import uuid
+
+import pytest
+
+from app.cli import EXIT_CONFIG, EXIT_ERROR, EXIT_OK, EXIT_UNREACHABLE, main
+from app.db import Database
+from app.services.employees import authenticate
+
+
+@pytest.fixture
+def cli_env(monkeypatch: pytest.MonkeyPatch, postgres_url: str, tmp_path: object) -> str:
+    monkeypatch.chdir(str(tmp_path))  # no developer .env here
+    monkeypatch.setenv("DATABASE_URL", postgres_url)
+    monkeypatch.setenv("APP_ENV", "test")
+    return postgres_url
+
+
+def test_employee_and_token_lifecycle(cli_env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    tag = uuid.uuid4().hex[:8]
+    boss, worker = f"boss-{tag}@corp.example", f"w-{tag}@corp.example"
+    assert main(["employee", "add", "--email", boss, "--name", "Boss", "--role", "approver"]) == 0
+    assert (
+        main(
+            [
+                "employee",
+                "add",
+                "--email",
+                worker,
+                "--name",
+                "W",
+                "--slack-id",
+                f"U{tag}",
+                "--manager",
+                boss,
+            ]
+        )
+        == EXIT_OK
+    )
+    capsys.readouterr()
+    assert main(["token", "create", "--email", worker]) == EXIT_OK
+    token = capsys.readouterr().out.strip()
+    db = Database(cli_env, job_sender=lambda _jobs: None)
+    with db.session() as session:
+        employee = authenticate(session, token)
+        assert employee is not None
+        assert employee.email == worker
+    db.dispose()
+
+
+def test_refusals_say_what_went_wrong(cli_env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    email = f"dup-{uuid.uuid4().hex[:8]}@corp.example"
+    assert main(["employee", "add", "--email", email, "--name", "A"]) == EXIT_OK
+    assert main(["employee", "add", "--email", email, "--name", "A"]) == EXIT_ERROR
+    assert "already exists" in capsys.readouterr().err
+    assert main(["token", "create", "--email", "nobody@corp.example"]) == EXIT_ERROR
+    assert "no employee with email nobody@corp.example" in capsys.readouterr().err
+    missing_boss = [
+        "employee",
+        "add",
+        "--email",
+        f"x{email}",
+        "--name",
+        "X",
+        "--manager",
+        "ghost@corp.example",
+    ]
+    assert main(missing_boss) == EXIT_ERROR
+    with pytest.raises(SystemExit) as usage:
+        main(["employee", "add", "--email", "a@b.c", "--name", "A", "--role", "king"])
+    assert usage.value.code == 2
+
+
+def test_bad_configuration_and_unreachable_database(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(str(tmp_path))
+    monkeypatch.setenv("APP_ENV", "production")
+    assert main(["doctor"]) == EXIT_CONFIG
+    assert "placeholder" in capsys.readouterr().err
+    monkeypatch.setenv("APP_ENV", "test")
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg2://postgres@127.0.0.1:1/none")
+    assert main(["token", "create", "--email", "a@b.c"]) == EXIT_UNREACHABLE
+    assert "cannot reach the database" in capsys.readouterr().err
