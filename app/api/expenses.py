@@ -61,16 +61,6 @@ def get_expense(expense_id: uuid.UUID, employee: CurrentEmployee, db: DbDep) -> 
             policy_version=expense.policy_version,
             llm_advice=expense.llm_advice,
             created_at=expense.created_at,
-            decisions=[
-                DecisionOut(
-                    step=d.step,
-                    role=d.role,
-                    outcome=d.outcome,
-                    slack_user_id=d.slack_user_id,
-                    reason=d.reason,
-                    decided_at=d.decided_at,
-                )
-                for d in decisions
-            ],
+            decisions=[DecisionOut.model_validate(d) for d in decisions],
             history=[AuditEventOut.model_validate(e) for e in events],
         )

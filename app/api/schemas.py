@@ -79,6 +79,8 @@ class Accepted(BaseModel):
 
 
 class DecisionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     step: int
     role: str
     outcome: str

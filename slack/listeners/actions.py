@@ -1,18 +1,18 @@
 """Button clicks on approval cards: Approve decides now; Reject and Comment open a modal."""
 
+from functools import partial
 from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from app.db import Database
-from app.domain.errors import NotFound
 from app.domain.workflow import Status
-from app.services.decisions import Result, Verdict, decide, describe_step
+from app.services.decisions import Verdict, decide, describe_step
 from models import Expense
 from slack.blocks import reason_modal
 from slack.ids import ActionId, CallbackId, ModalRef
-from slack.listeners.common import card_ref, tell
+from slack.listeners.common import card_ref, decide_and_answer, tell
 
 
 def register(bolt: App, db: Database) -> None:
@@ -23,20 +23,14 @@ def register(bolt: App, db: Database) -> None:
         user, channel = body["user"]["id"], body["channel"]["id"]
         if ref is None:
             return
-        try:
-            with db.session() as session:
-                outcome = decide(
-                    session,
-                    expense_id=ref.expense_id,
-                    step=ref.step,
-                    slack_user_id=user,
-                    verdict=Verdict.APPROVE,
-                )
-        except NotFound:
-            tell(client, channel, user, "This expense no longer exists.")
-            return
-        if outcome.result is not Result.DECIDED:
-            tell(client, channel, user, outcome.message)
+        approve_step = partial(
+            decide,
+            expense_id=ref.expense_id,
+            step=ref.step,
+            slack_user_id=user,
+            verdict=Verdict.APPROVE,
+        )
+        decide_and_answer(db, client, channel, user, approve_step)
 
     def open_reason_modal(body: dict[str, Any], client: WebClient, callback: CallbackId) -> None:
         ref = card_ref(body)

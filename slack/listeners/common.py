@@ -1,12 +1,17 @@
 """Helpers the listeners share: decoding references and answering one user privately."""
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import ValidationError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.orm import Session
 
+from app.db import Database
+from app.domain.errors import NotFound
+from app.services.decisions import DecisionOutcome, Result
 from slack.ids import CardRef, ModalRef
 
 log = logging.getLogger(__name__)
@@ -26,6 +31,24 @@ def modal_ref(view: dict[str, Any]) -> ModalRef | None:
     except ValidationError:
         log.warning("ignoring a modal with unreadable private_metadata")
         return None
+
+
+def decide_and_answer(
+    db: Database,
+    client: WebClient,
+    channel: str,
+    user: str,
+    use_case: Callable[[Session], DecisionOutcome],
+) -> None:
+    """Run a decision use case in its own transaction; explain privately if nothing changed."""
+    try:
+        with db.session() as session:
+            outcome = use_case(session)
+    except NotFound:
+        tell(client, channel, user, "This expense no longer exists.")
+        return
+    if outcome.result is not Result.DECIDED:
+        tell(client, channel, user, outcome.message)
 
 
 def tell(client: WebClient, channel: str, user: str, text: str) -> None:

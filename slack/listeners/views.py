@@ -1,15 +1,15 @@
 """Modal submissions: refuse an empty reason inside the modal, then reject or record the comment."""
 
+from functools import partial
 from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from app.db import Database
-from app.domain.errors import NotFound
-from app.services.decisions import MAX_REASON_LENGTH, Result, Verdict, comment, decide
+from app.services.decisions import MAX_REASON_LENGTH, Verdict, comment, decide
 from slack.ids import REASON_INPUT, BlockId, CallbackId
-from slack.listeners.common import modal_ref, tell
+from slack.listeners.common import decide_and_answer, modal_ref
 
 
 def _reason(view: dict[str, Any]) -> str:
@@ -44,21 +44,15 @@ def register(bolt: App, db: Database) -> None:
         user = body["user"]["id"]
         if ref is None:
             return
-        try:
-            with db.session() as session:
-                outcome = decide(
-                    session,
-                    expense_id=ref.expense_id,
-                    step=ref.step,
-                    slack_user_id=user,
-                    verdict=Verdict.REJECT,
-                    reason=reason,
-                )
-        except NotFound:
-            tell(client, ref.channel, user, "This expense no longer exists.")
-            return
-        if outcome.result is not Result.DECIDED:
-            tell(client, ref.channel, user, outcome.message)
+        reject = partial(
+            decide,
+            expense_id=ref.expense_id,
+            step=ref.step,
+            slack_user_id=user,
+            verdict=Verdict.REJECT,
+            reason=reason,
+        )
+        decide_and_answer(db, client, ref.channel, user, reject)
 
     @bolt.view(CallbackId.COMMENT_MODAL.value)
     def comment_submitted(
@@ -71,11 +65,5 @@ def register(bolt: App, db: Database) -> None:
         user = body["user"]["id"]
         if ref is None:
             return
-        try:
-            with db.session() as session:
-                outcome = comment(session, expense_id=ref.expense_id, slack_user_id=user, text=text)
-        except NotFound:
-            tell(client, ref.channel, user, "This expense no longer exists.")
-            return
-        if outcome.result is not Result.DECIDED:
-            tell(client, ref.channel, user, outcome.message)
+        add_comment = partial(comment, expense_id=ref.expense_id, slack_user_id=user, text=text)
+        decide_and_answer(db, client, ref.channel, user, add_comment)

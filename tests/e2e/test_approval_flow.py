@@ -317,3 +317,35 @@ def test_employees_see_only_their_own_expenses(stack: Stack) -> None:
     )
     assert response.status_code == 404
     assert stack.http.get(f"{stack.api}/expenses/{expense_id}").status_code == 401
+
+
+def test_sandbox_page_buttons_and_modal_drive_the_bot(stack: Stack) -> None:
+    expense_id = stack.submit_ok("alice", expense_body(amount="2100.00", merchant="Page & Co"))
+    card = stack.card(expense_id)
+    page = stack.http.get(f"{stack.sandbox}/", params={"as": "U0BOB"}).text
+    assert "Page &amp; Co" in page
+    assert 'value="expense_reject"' in page
+    form = {
+        "channel": card["channel"],
+        "ts": card["ts"],
+        "block_id": "expense_actions",
+        "action_id": ActionId.REJECT.value,
+        "as": "U0BOB",
+    }
+    assert stack.http.post(f"{stack.sandbox}/ui/click", data=form).status_code == 303
+    view = stack.open_view("U0BOB", CallbackId.REJECT_MODAL, expense_id)
+    assert "Reject expense" in stack.http.get(f"{stack.sandbox}/", params={"as": "U0BOB"}).text
+    field = "reason|reason_input"
+    empty = stack.http.post(
+        f"{stack.sandbox}/ui/submit", data={"view_id": view["id"], "as": "U0BOB", field: ""}
+    )
+    assert empty.status_code == 303
+    shown = stack.http.get(f"{stack.sandbox}/{empty.headers['location'].lstrip('./')}").text
+    assert "Please write a reason." in shown
+    assert stack.expense(expense_id)["status"] == "pending_approval"
+    stack.http.post(
+        f"{stack.sandbox}/ui/submit",
+        data={"view_id": view["id"], "as": "U0BOB", field: "Duplicate claim"},
+    )
+    done = stack.wait_status(expense_id, "rejected")
+    assert done["decisions"][0]["reason"] == "Duplicate claim"
