@@ -4,7 +4,7 @@ from models.audit import AuditEvent
 from models.base import Base
 from models.employee import ApiToken, Employee
 from models.expense import Comment, Decision, Expense
-from models.slack import SlackMessage, SlackRequestReceipt
+from models.slack import SlackChannelPace, SlackMessage, SlackRequestReceipt
 
 __all__ = [
     "ApiToken",
@@ -14,6 +14,7 @@ __all__ = [
     "Decision",
     "Employee",
     "Expense",
+    "SlackChannelPace",
     "SlackMessage",
     "SlackRequestReceipt",
 ]

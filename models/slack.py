@@ -31,3 +31,12 @@ class SlackRequestReceipt(Base):
 
     signature: Mapped[str] = mapped_column(String(100), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
+class SlackChannelPace(Base):
+    """The next free send slot per channel, shared by every worker process."""
+
+    __tablename__ = "slack_channel_pace"
+
+    channel: Mapped[str] = mapped_column(String(32), primary_key=True)
+    next_slot_at: Mapped[datetime] = mapped_column(UTCDateTime())

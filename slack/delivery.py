@@ -18,6 +18,7 @@ from models import SlackMessage
 from models.base import utcnow
 from slack.blocks import Block
 from slack.ids import METADATA_EVENT_TYPE
+from slack.pacing import wait_for_slot
 
 LEASE = timedelta(seconds=60)
 
@@ -105,6 +106,11 @@ def _mark_sent(db: Database, dedupe_key: str, channel: str, ts: str) -> None:
 
 def deliver(db: Database, client: WebClient, post: Post) -> str:
     """Post once; returns the message ts. Safe to call again after any crash."""
+    already = sent_message(db, post.dedupe_key)
+    if already is not None and already.ts is not None:
+        return already.ts
+    # Book the channel slot before taking the lease, so waiting for Slack's pace holds no lease.
+    wait_for_slot(db, post.channel)
     done, previous_attempt = _claim(db, post)
     if done is not None:
         assert done.ts is not None

@@ -23,7 +23,7 @@ def card_key(expense_id: uuid.UUID, step: int) -> str:
     return f"card:{expense_id}:{step}"
 
 
-@celery_app.task(name=job_names.POST_APPROVAL_CARD, rate_limit="1/s", **SLACK_TASK)  # type: ignore[untyped-decorator]
+@celery_app.task(name=job_names.POST_APPROVAL_CARD, **SLACK_TASK)  # type: ignore[untyped-decorator]
 def post_approval_card(self: Task, expense_id: str, step: int) -> str:
     rt = runtime()
     eid = uuid.UUID(expense_id)
@@ -62,7 +62,7 @@ def update_approval_card(self: Task, expense_id: str, step: int) -> str:
         retry_or_raise(self, exc)
 
 
-@celery_app.task(name=job_names.POST_COMMENT, rate_limit="1/s", **SLACK_TASK)  # type: ignore[untyped-decorator]
+@celery_app.task(name=job_names.POST_COMMENT, **SLACK_TASK)  # type: ignore[untyped-decorator]
 def post_comment(self: Task, comment_id: int) -> str:
     rt = runtime()
     try:

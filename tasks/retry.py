@@ -6,6 +6,7 @@ from urllib.error import URLError
 from slack_sdk.errors import SlackApiError
 
 from slack.delivery import DeliveryBusy
+from slack.pacing import PaceLater
 
 
 class NotReadyYet(Exception):
@@ -27,6 +28,8 @@ def retry_or_raise(task: Any, exc: Exception) -> NoReturn:
             countdown = backoff(retries)
         else:
             raise exc  # invalid_blocks, invalid_auth, channel_not_found: retrying cannot fix it
+    elif isinstance(exc, PaceLater):
+        countdown = exc.retry_in
     elif isinstance(exc, DeliveryBusy | NotReadyYet):
         countdown = min(30.0, 1.0 + retries)
     elif isinstance(exc, URLError | TimeoutError | ConnectionError):

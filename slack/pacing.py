@@ -1,0 +1,47 @@
+"""Per-channel pacing shared by all workers: about one message a second per channel."""
+
+import time
+from datetime import timedelta
+
+from sqlalchemy.exc import IntegrityError
+
+from app.db import Database
+from models import SlackChannelPace
+from models.base import utcnow
+
+INTERVAL = timedelta(seconds=1)
+# Past this, a worker thread should not sleep; the task is retried later instead.
+MAX_WAIT = timedelta(seconds=10)
+
+
+class PaceLater(Exception):
+    """The channel is booked further ahead than a worker should wait."""
+
+    def __init__(self, retry_in: float) -> None:
+        super().__init__(f"channel busy for {retry_in:.1f}s")
+        self.retry_in = retry_in
+
+
+def reserve_slot(db: Database, channel: str) -> float:
+    """Book the channel's next free slot; returns how many seconds to wait for it."""
+    for _attempt in range(2):
+        try:
+            with db.session() as session:
+                # FOR UPDATE serialises workers on PostgreSQL; SQLite serialises writers anyway.
+                row = session.get(SlackChannelPace, channel, with_for_update=True)
+                now = utcnow()
+                if row is None:
+                    row = SlackChannelPace(channel=channel, next_slot_at=now)
+                    session.add(row)
+                slot = max(now, row.next_slot_at)
+                if slot - now > MAX_WAIT:
+                    raise PaceLater((slot - now).total_seconds())
+                row.next_slot_at = slot + INTERVAL
+                return (slot - now).total_seconds()
+        except IntegrityError:
+            continue  # another worker created the row first; read it again
+    raise PaceLater(INTERVAL.total_seconds())
+
+
+def wait_for_slot(db: Database, channel: str) -> None:
+    time.sleep(reserve_slot(db, channel))
