@@ -28,6 +28,7 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/python -m bench.callbacks
 	$(BIN)/python -m bench.intake
+	$(BIN)/python -m bench.evaluation
 
 clean:
 	rm -rf $(VENV) var *.egg-info .mypy_cache .ruff_cache .pytest_cache

@@ -37,10 +37,22 @@ class Bench:
     api: str
     database_url: str
     tokens: dict[str, str]
+    env: dict[str, str]
+    workdir: Path
+
+    def spawn(self, *args: str) -> "subprocess.Popen[bytes]":
+        """Start `expense-bot ARGS` with this bench's settings."""
+        return subprocess.Popen(
+            [sys.executable, "-m", "app", *args],
+            env=self.env,
+            cwd=self.workdir,
+            stdout=subprocess.DEVNULL,
+            stderr=Path(self.workdir, f"{args[0]}.log").open("ab"),
+        )
 
 
 @contextmanager
-def running_api() -> Iterator[Bench]:
+def running_api(**extra_env: str) -> Iterator[Bench]:
     name = f"expense_bot_bench_{secrets.token_hex(4)}"
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -64,14 +76,10 @@ def running_api() -> Iterator[Bench]:
             SLACK_API_URL=f"{sandbox.url}/api/",
             SLACK_BOT_TOKEN=BOT_TOKEN,
             DATA_DIR=tmp,
+            **extra_env,
         )
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "app", "api", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            cwd=tmp,
-            stdout=subprocess.DEVNULL,
-            stderr=Path(tmp, "api.log").open("wb"),
-        )
+        bench = Bench(api, url, tokens, env, Path(tmp))
+        proc = bench.spawn("api", "--host", "127.0.0.1", "--port", str(port))
         try:
             deadline = time.monotonic() + 30
             while True:
@@ -83,7 +91,7 @@ def running_api() -> Iterator[Bench]:
                 if time.monotonic() > deadline:
                     raise RuntimeError("API did not start")
                 time.sleep(0.1)
-            yield Bench(api, url, tokens)
+            yield bench
         finally:
             proc.terminate()
             proc.wait(timeout=20)
