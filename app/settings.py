@@ -89,8 +89,9 @@ class Settings(BaseSettings):
 
     @property
     def uses_sandbox(self) -> bool:
-        """True when Slack calls go to the built-in stand-in mounted on this app."""
-        return not self.slack_api_url and self.app_env is not Environment.PRODUCTION
+        """True when no Slack is configured: calls go to the stand-in mounted on this app."""
+        placeholder = self.slack_bot_token.get_secret_value() == SANDBOX_BOT_TOKEN
+        return not self.slack_api_url and placeholder and self.app_env is not Environment.PRODUCTION
 
     @property
     def effective_slack_api_url(self) -> str:

@@ -3,7 +3,6 @@
 import os
 import secrets
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 
 import pytest
 import redis
@@ -13,7 +12,6 @@ from sqlalchemy.engine import make_url
 import app  # noqa: F401  (our `slack` package first, as in every entry point)
 from app.db import Database, Job
 from app.migrate import upgrade
-from app.settings import Settings
 
 PG_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
@@ -91,14 +89,3 @@ def db(postgres_url: str, jobs: JobRecorder) -> Iterator[Database]:
     database = Database(postgres_url, job_sender=jobs)
     yield database
     database.dispose()
-
-
-@pytest.fixture
-def settings(postgres_url: str, tmp_path: Path) -> Settings:
-    return Settings(
-        _env_file=None,
-        app_env="test",
-        database_url=postgres_url,
-        data_dir=tmp_path,
-        slack_api_url="http://127.0.0.1:9/api/",
-    )
