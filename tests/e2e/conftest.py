@@ -133,7 +133,9 @@ def postgres_stack(
         tokens = seed_demo_people(settings)
         procs = Processes(tmp)
         try:
-            procs.start("api", ["api", "--host", "127.0.0.1", "--port", str(api_port)], env, tmp)
+            # Two API processes: the conditional transition must hold across processes.
+            api_args = ["api", "--host", "127.0.0.1", "--port", str(api_port), "--workers", "2"]
+            procs.start("api", api_args, env, tmp)
             worker_log = procs.start("worker", ["worker", "--concurrency", "8", "--beat"], env, tmp)
             wait_ready(api, worker_log)
             yield Stack(
