@@ -7,20 +7,22 @@ from typing import Any
 from slack.sandbox.web_api import SandboxState
 
 _MENTION = re.compile(r"<@(U[A-Z0-9_]+)>")
+_BOLD = re.compile(r"\*([^*\n]+)\*")
 STYLE = """body{font-family:system-ui,sans-serif;max-width:900px;margin:2em auto;color:#1d1c1d}
 .msg{border:1px solid #ddd;border-radius:8px;padding:12px;margin:12px 0}
 .ctx{color:#616061;font-size:90%}.eph{background:#f4ede4}.modal{border:2px solid #1264a3;
 padding:16px;border-radius:8px;background:#f8f8ff}.err{color:#b00}
 button{margin-right:6px;padding:6px 12px;border-radius:4px;border:1px solid #aaa;cursor:pointer}
 .primary{background:#007a5a;color:#fff}.danger{background:#e01e5a;color:#fff}
-pre{white-space:pre-wrap;font-family:inherit;margin:4px 0}.thread{margin-left:2em}"""
+pre{white-space:pre-wrap;font-family:inherit;margin:4px 0}.thread{margin-left:2em}
+.fields{display:grid;grid-template-columns:1fr 1fr;gap:4px 24px}"""
 
 
 def mrkdwn_html(text: str) -> str:
     """Show Slack text as Slack would: undo Slack's escapes, then escape for HTML."""
     shown = _MENTION.sub(r"@\1", text)
     shown = shown.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-    return f"<pre>{html.escape(shown)}</pre>"
+    return "<pre>" + _BOLD.sub(r"<b>\1</b>", html.escape(shown)) + "</pre>"
 
 
 def _text_of(obj: dict[str, Any] | None) -> str:
@@ -59,7 +61,8 @@ def render_blocks(message: dict[str, Any], actor: str) -> str:
         elif kind == "section":
             if "text" in block:
                 out.append(_text_of(block["text"]))
-            out.extend(_text_of(f) for f in block.get("fields", []))
+            fields = "".join(_text_of(f) for f in block.get("fields", []))
+            out.append(f'<div class="fields">{fields}</div>' if fields else "")
         elif kind == "context":
             inner = "".join(_text_of(e) for e in block.get("elements", []))
             out.append(f'<div class="ctx">{inner}</div>')
