@@ -3,6 +3,7 @@
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
@@ -11,6 +12,9 @@ from app.domain.errors import DomainError
 from app.domain.roles import Role
 from app.settings import Settings
 
+if TYPE_CHECKING:  # the CLI imports heavy modules only for the command that needs them
+    from app.db import Database
+
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_CONFIG, EXIT_UNREACHABLE = 0, 1, 2, 3, 4
 
 
@@ -18,7 +22,7 @@ def _no_jobs(_jobs: object) -> None:
     """CLI commands change no expense, so they queue no job."""
 
 
-def _database(settings: Settings):  # type: ignore[no-untyped-def]
+def _database(settings: Settings) -> "Database":
     from app.db import Database
 
     return Database(settings.database_url, job_sender=_no_jobs)

@@ -7,6 +7,7 @@ import time
 import pytest
 
 from slack.ids import ActionId, CallbackId
+from slack.sandbox.payloads import signed_request, view_submission
 from tests.e2e.harness import Stack, expense_body, unique_key, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -188,8 +189,6 @@ def test_forged_stale_and_replayed_requests_change_nothing(stack: Stack) -> None
     # A replay of one signed comment within the window records one comment, not two.
     stack.click("U0BOB", card, ActionId.COMMENT)
     view = stack.open_view("U0BOB", CallbackId.COMMENT_MODAL, expense_id)
-    from slack.sandbox.payloads import signed_request, view_submission
-
     payload = view_submission(
         user_id="U0BOB",
         view=view,
@@ -220,10 +219,19 @@ def test_llm_failure_sends_to_a_human_never_auto(stack: Stack, failure: str) -> 
     assert "LLM unavailable" in json.dumps(card["blocks"])
 
 
-def test_llm_reject_cannot_be_overridden_and_approve_cannot_skip_rules(stack: Stack) -> None:
+def test_llm_advice_never_overrides_a_rule_or_a_doubt(stack: Stack) -> None:
+    # A confident "approve" does not lift a hard rule: a meal over the category limit.
     over_limit = stack.submit_ok("alice", expense_body(amount="400.00", category="meals"))
     stack.card(over_limit)
-    assert any("category_limit" in r for r in stack.expense(over_limit)["route_reasons"])
+    over = stack.expense(over_limit)
+    assert over["llm_advice"]["recommendation"] == "approve"
+    assert any("category_limit" in r for r in over["route_reasons"])
+    # A routine, in-policy expense the LLM advises rejecting goes to a human, not to rejection.
+    doubted = stack.submit_ok("alice", expense_body(amount="45.00", merchant="Odd LLM-REJECT"))
+    stack.card(doubted)
+    doubt = stack.expense(doubted)
+    assert doubt["status"] == "pending_approval"
+    assert "LLM recommends reject" in doubt["route_reasons"]
 
 
 def test_slack_429_then_success_posts_exactly_one_card(stack: Stack) -> None:
