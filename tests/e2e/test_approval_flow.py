@@ -256,6 +256,12 @@ def test_idempotent_resubmission(stack: Stack) -> None:
     other = stack.submit("carol", body, key=key)
     assert other.status_code == 202
     assert other.json()["id"] != first.json()["id"]
+    # Retries racing each other still make one expense.
+    racing_key = unique_key()
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: stack.submit("alice", body, key=racing_key), range(8)))
+    assert {a.status_code for a in answers} == {202}
+    assert len({a.json()["id"] for a in answers}) == 1
 
 
 def test_invalid_bodies_get_field_errors_and_store_nothing(stack: Stack) -> None:
