@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -39,7 +40,7 @@ class Post:
 
 
 def _claim(db: Database, post: Post) -> tuple[SlackMessage | None, datetime | None]:
-    """Returns (row, previous attempt) if we hold the lease, (row, None) if it was already sent."""
+    """Take the lease: (None, previous attempt time) if we hold it, (row, None) if already sent."""
     with db.session() as session:
         row = session.scalar(select(SlackMessage).where(SlackMessage.dedupe_key == post.dedupe_key))
         if row is None:
@@ -95,6 +96,15 @@ def _find_posted(client: WebClient, post: Post, since: datetime) -> dict[str, An
     return None
 
 
+def _release(db: Database, dedupe_key: str, previous_attempt: datetime | None) -> None:
+    with db.session() as session:
+        session.execute(
+            update(SlackMessage)
+            .where(SlackMessage.dedupe_key == dedupe_key, SlackMessage.sent_at.is_(None))
+            .values(attempted_at=previous_attempt)
+        )
+
+
 def _mark_sent(db: Database, dedupe_key: str, channel: str, ts: str) -> None:
     with db.session() as session:
         session.execute(
@@ -129,7 +139,13 @@ def deliver(db: Database, client: WebClient, post: Post) -> str:
         kwargs["blocks"] = post.blocks
     if post.thread_ts is not None:
         kwargs["thread_ts"] = post.thread_ts
-    response = client.chat_postMessage(**kwargs)
+    try:
+        response = client.chat_postMessage(**kwargs)
+    except SlackApiError:
+        # Slack answered and refused (429, 5xx, ok=false): nothing was posted, so a retry
+        # need not wait out the lease. A timeout is ambiguous and keeps the lease.
+        _release(db, post.dedupe_key, previous_attempt)
+        raise
     ts = str(response["ts"])
     _mark_sent(db, post.dedupe_key, str(response.get("channel") or post.channel), ts)
     return ts

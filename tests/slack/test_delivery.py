@@ -6,6 +6,7 @@ from datetime import timedelta
 import httpx
 import pytest
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from app.db import Database
 from models import SlackMessage
@@ -114,3 +115,19 @@ def test_sandbox_rejects_bad_tokens_and_oversize_blocks(sandbox: ServerThread) -
         headers={"Authorization": f"Bearer {TOKEN}"},
     ).json()
     assert big["error"] == "invalid_blocks"
+
+
+def test_a_refused_post_releases_the_lease_for_an_early_retry(
+    db: Database, sandbox: ServerThread
+) -> None:
+    client = WebClient(token=TOKEN, base_url=f"{sandbox.url}/api/")  # no retry handlers
+    post = make_post(db)
+    httpx.post(
+        f"{sandbox.url}/_control/fail",
+        json={"method": "chat.postMessage", "status": 503, "times": 1},
+    ).raise_for_status()
+    with pytest.raises(SlackApiError):
+        deliver(db, client, post)
+    assert posts_with_key(sandbox, post.dedupe_key) == []
+    ts = deliver(db, client, post)  # at once: no DeliveryBusy, no waiting out the lease
+    assert [m["ts"] for m in posts_with_key(sandbox, post.dedupe_key)] == [ts]
