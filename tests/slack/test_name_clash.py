@@ -80,3 +80,16 @@ def test_cli_console_script_reports_our_slack(tmp_path: Path) -> None:
     script = Path(sys.executable).with_name("expense-bot")
     out = _run([str(script), "doctor"], cwd=tmp_path)
     assert f"slack package: {PROJECT / 'slack' / '__init__.py'}" in out
+
+
+def test_regular_wheels_are_refused(tmp_path: Path) -> None:
+    """`pip install .` would unpack our slack/ over the SDK's; the build backend refuses it."""
+    import tomllib
+
+    from app import _build
+
+    pyproject = tomllib.loads((PROJECT / "pyproject.toml").read_text())
+    assert pyproject["build-system"]["build-backend"] == "app._build"
+    with pytest.raises(SystemExit, match="editable"):
+        _build.build_wheel(str(tmp_path))
+    assert list(tmp_path.iterdir()) == []
