@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     slack_approvals_channel: str = "C0APPROVALS"
     # Empty means: Slack itself in production, the built-in sandbox in development.
     slack_api_url: str = ""
+    # Threads per API process for Slack clicks: this many acks, and this many decisions, at once.
+    slack_listener_threads: int = Field(default=32, ge=1, le=256)
 
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None

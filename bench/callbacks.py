@@ -4,6 +4,7 @@ Run: python -m bench.callbacks. Clicks are signed block_actions on pending expen
 second clicks (already decided), which is the heaviest path that still acks first.
 """
 
+import time
 import uuid
 from datetime import date
 from decimal import Decimal
@@ -93,6 +94,7 @@ def main() -> None:
                 lat, wall = timed(fn, range(CLICKS // 3), CONCURRENCY)
                 results[label] += lat
                 walls[label] += wall
+                time.sleep(2)  # let work queued after the acks drain before the next round
         base = summary("GET /healthz (baseline)", results["baseline"], walls["baseline"])
         cb = summary("POST /slack/events (ack)", results["callbacks"], walls["callbacks"])
         print(

@@ -1,6 +1,7 @@
 """Builds the Bolt app: signature checks (Bolt's), a replay guard, and our listeners."""
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk import WebClient
@@ -10,6 +11,7 @@ from app.db import Database
 from app.settings import Settings
 from models import SlackRequestReceipt
 from slack.listeners import actions, views
+from slack.listeners.common import AfterAck
 
 
 def replay_guard(
@@ -33,13 +35,17 @@ def replay_guard(
 
 
 def build_bolt_app(settings: Settings, db: Database, client: WebClient) -> App:
+    threads = settings.slack_listener_threads
     bolt = App(
         signing_secret=settings.slack_signing_secret.get_secret_value(),
         client=client,
         # No auth.test at start-up: the API must boot even while Slack is unreachable.
         token_verification_enabled=False,
+        # Bolt's listeners only ack and hand off, so this pool is never blocked on Slack or the DB.
+        listener_executor=ThreadPoolExecutor(max_workers=threads, thread_name_prefix="bolt-ack"),
     )
     bolt.middleware(replay_guard(db))
-    actions.register(bolt, db)
-    views.register(bolt, db)
+    after_ack = AfterAck(threads)
+    actions.register(bolt, db, after_ack)
+    views.register(bolt, db, after_ack)
     return bolt

@@ -12,13 +12,11 @@ from app.services.decisions import Verdict, decide, describe_step
 from models import Expense
 from slack.blocks import reason_modal
 from slack.ids import ActionId, CallbackId, ModalRef
-from slack.listeners.common import card_ref, decide_and_answer, tell
+from slack.listeners.common import AfterAck, card_ref, decide_and_answer, tell
 
 
-def register(bolt: App, db: Database) -> None:
-    @bolt.action(ActionId.APPROVE.value)
-    def approve(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
+def register(bolt: App, db: Database, after_ack: AfterAck) -> None:
+    def approve_work(body: dict[str, Any], client: WebClient) -> None:
         ref = card_ref(body)
         user, channel = body["user"]["id"], body["channel"]["id"]
         if ref is None:
@@ -31,6 +29,11 @@ def register(bolt: App, db: Database) -> None:
             verdict=Verdict.APPROVE,
         )
         decide_and_answer(db, client, channel, user, approve_step)
+
+    @bolt.action(ActionId.APPROVE.value)
+    def approve(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        after_ack.submit(approve_work, body, client)
 
     def open_reason_modal(body: dict[str, Any], client: WebClient, callback: CallbackId) -> None:
         ref = card_ref(body)
@@ -56,9 +59,9 @@ def register(bolt: App, db: Database) -> None:
     @bolt.action(ActionId.REJECT.value)
     def reject(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        open_reason_modal(body, client, CallbackId.REJECT_MODAL)
+        after_ack.submit(open_reason_modal, body, client, CallbackId.REJECT_MODAL)
 
     @bolt.action(ActionId.COMMENT.value)
     def comment(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        open_reason_modal(body, client, CallbackId.COMMENT_MODAL)
+        after_ack.submit(open_reason_modal, body, client, CallbackId.COMMENT_MODAL)

@@ -2,6 +2,7 @@
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from pydantic import ValidationError
@@ -15,6 +16,23 @@ from app.services.decisions import DecisionOutcome, Result
 from slack.ids import CardRef, ModalRef
 
 log = logging.getLogger(__name__)
+
+
+class AfterAck:
+    """Runs listener work on its own pool, so Bolt's threads only ack and never queue behind it."""
+
+    def __init__(self, threads: int) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="slack-after-ack")
+
+    def submit(self, work: Callable[..., None], *args: Any) -> None:
+        self._pool.submit(self._logged, work, *args)
+
+    @staticmethod
+    def _logged(work: Callable[..., None], *args: Any) -> None:
+        try:
+            work(*args)
+        except Exception:
+            log.exception("Slack listener work failed after ack")
 
 
 def card_ref(body: dict[str, Any]) -> CardRef | None:

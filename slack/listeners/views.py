@@ -9,7 +9,7 @@ from slack_sdk import WebClient
 from app.db import Database
 from app.services.decisions import MAX_REASON_LENGTH, Verdict, comment, decide
 from slack.ids import REASON_INPUT, BlockId, CallbackId
-from slack.listeners.common import decide_and_answer, modal_ref
+from slack.listeners.common import AfterAck, decide_and_answer, modal_ref
 
 
 def _reason(view: dict[str, Any]) -> str:
@@ -32,7 +32,7 @@ def _check_reason(ack: Ack, reason: str, what: str) -> bool:
     return True
 
 
-def register(bolt: App, db: Database) -> None:
+def register(bolt: App, db: Database, after_ack: AfterAck) -> None:
     @bolt.view(CallbackId.REJECT_MODAL.value)
     def reject_submitted(
         ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
@@ -52,7 +52,7 @@ def register(bolt: App, db: Database) -> None:
             verdict=Verdict.REJECT,
             reason=reason,
         )
-        decide_and_answer(db, client, ref.channel, user, reject)
+        after_ack.submit(decide_and_answer, db, client, ref.channel, user, reject)
 
     @bolt.view(CallbackId.COMMENT_MODAL.value)
     def comment_submitted(
@@ -66,4 +66,4 @@ def register(bolt: App, db: Database) -> None:
         if ref is None:
             return
         add_comment = partial(comment, expense_id=ref.expense_id, slack_user_id=user, text=text)
-        decide_and_answer(db, client, ref.channel, user, add_comment)
+        after_ack.submit(decide_and_answer, db, client, ref.channel, user, add_comment)
