@@ -45,7 +45,9 @@ def create_sandbox_app(*, bot_token: str, signing_secret: str, events_url: str) 
         with state.lock:
             queued = state.failures.get(method)
             failure = queued.pop(0) if queued else None
-        if failure is not None:
+        if failure is not None and failure.delay:
+            await asyncio.sleep(failure.delay)
+        if failure is not None and failure.status != 200:
             state.calls.append({"method": method, "ok": False, "status": failure.status})
             error = "ratelimited" if failure.status == 429 else "internal_error"
             return JSONResponse(
@@ -72,8 +74,16 @@ def create_sandbox_app(*, bot_token: str, signing_secret: str, events_url: str) 
         status: Annotated[int, Body()] = 429,
         retry_after: Annotated[int, Body()] = 1,
         times: Annotated[int, Body()] = 1,
+        delay: Annotated[float, Body()] = 0.0,
     ) -> dict[str, bool]:
-        state.inject_failure(method, status, retry_after, times)
+        """Make the next `times` calls fail with `status`, or with 200 answer `delay` s late."""
+        state.inject_failure(method, status, retry_after, times, delay)
+        return {"ok": True}
+
+    @sandbox.post("/_control/clear")
+    def clear_failures() -> dict[str, bool]:
+        with state.lock:
+            state.failures.clear()
         return {"ok": True}
 
     @sandbox.post("/_control/trigger")

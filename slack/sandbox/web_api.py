@@ -17,8 +17,11 @@ JSON_FIELDS = ("blocks", "metadata", "view", "attachments")
 
 @dataclass
 class Failure:
+    """An injected answer: an error status, or status 200 answered `delay` seconds late."""
+
     status: int
     retry_after: int
+    delay: float = 0.0
 
 
 @dataclass
@@ -43,10 +46,12 @@ class SandboxState:
             self.triggers[trigger] = (user_id, time.monotonic())
         return trigger
 
-    def inject_failure(self, method: str, status: int, retry_after: int, times: int) -> None:
+    def inject_failure(
+        self, method: str, status: int, retry_after: int, times: int, delay: float = 0.0
+    ) -> None:
         with self.lock:
             self.failures.setdefault(method, []).extend(
-                Failure(status, retry_after) for _ in range(times)
+                Failure(status, retry_after, delay) for _ in range(times)
             )
 
     def snapshot(self) -> dict[str, Any]:

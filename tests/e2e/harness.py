@@ -128,7 +128,12 @@ class Stack:
         return [e["text"] for e in self.state()["ephemerals"] if e["user"] == user]
 
     def inject_failure(
-        self, method: str, status: int = 429, retry_after: int = 1, times: int = 1
+        self,
+        method: str,
+        status: int = 429,
+        retry_after: int = 1,
+        times: int = 1,
+        delay: float = 0.0,
     ) -> None:
         self.http.post(
             f"{self.sandbox}/_control/fail",
@@ -137,8 +142,12 @@ class Stack:
                 "status": status,
                 "retry_after": retry_after,
                 "times": times,
+                "delay": delay,
             },
         ).raise_for_status()
+
+    def clear_failures(self) -> None:
+        self.http.post(f"{self.sandbox}/_control/clear").raise_for_status()
 
     def trigger(self, user: str) -> str:
         response = self.http.post(f"{self.sandbox}/_control/trigger", json={"user": user})

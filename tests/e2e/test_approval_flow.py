@@ -363,3 +363,30 @@ def test_sandbox_page_buttons_and_modal_drive_the_bot(stack: Stack) -> None:
     )
     done = stack.wait_status(expense_id, "rejected")
     assert done["decisions"][0]["reason"] == "Duplicate claim"
+
+
+def test_clicks_are_acked_within_slacks_deadline_while_slack_is_slow(stack: Stack) -> None:
+    """Slack's 3-second ack deadline is a contract, so this asserts it, under a burst of
+    clicks whose follow-up calls (ephemeral answers) each take 4 seconds."""
+    expense_id = stack.submit_ok("alice", expense_body(amount="2300.00"))
+    card = stack.card(expense_id)
+    stack.click("U0BOB", card, ActionId.APPROVE)
+    stack.wait_status(expense_id, "approved")
+    clicks = 40
+    stack.inject_failure("chat.postEphemeral", status=200, delay=4, times=clicks)
+    try:
+        payloads = [stack.click_payload("U0CAROL", card, ActionId.APPROVE) for _ in range(clicks)]
+
+        def timed_click(payload: dict[str, object]) -> tuple[int, float]:
+            started = time.monotonic()
+            status = stack.post_signed(payload).status_code
+            return status, time.monotonic() - started
+
+        with concurrent.futures.ThreadPoolExecutor(clicks) as pool:
+            answers = list(pool.map(timed_click, payloads))
+        assert {status for status, _ in answers} == {200}
+        slowest = max(seconds for _, seconds in answers)
+        assert slowest < 3.0, f"slowest ack took {slowest:.2f}s"
+    finally:
+        stack.clear_failures()
+    assert len(stack.expense(expense_id)["decisions"]) == 1
