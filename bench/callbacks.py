@@ -5,8 +5,6 @@ second clicks (already decided), which is the heaviest path that still acks firs
 """
 
 import time
-import uuid
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -17,10 +15,9 @@ from app.domain.advice import LlmUnavailable
 from app.domain.gate import decide
 from app.domain.rules import ExpenseFacts
 from app.policy_loader import load_policy
-from app.services import evaluation, expenses
-from app.services.employees import find_by_email
+from app.services import evaluation
 from app.settings import DEFAULT_POLICY_FILE
-from bench.common import SIGNING_SECRET, running_api, summary, timed
+from bench.common import SIGNING_SECRET, running_api, submit_as_alice, summary, timed
 from slack.blocks import approval_card
 from slack.card_data import load_card_view
 from slack.sandbox.payloads import block_actions, signed_request
@@ -34,22 +31,7 @@ def pending_cards(database_url: str) -> list[dict[str, Any]]:
     policy = load_policy(DEFAULT_POLICY_FILE)
     db = Database(database_url, job_sender=lambda _jobs: None)
     cards = []
-    with db.session() as session:
-        alice = find_by_email(session, "alice@example.com")
-        assert alice is not None
-    for i in range(EXPENSES):
-        data = expenses.NewExpense(
-            Decimal("1500.00"),
-            "USD",
-            "travel",
-            f"M{i}",
-            "bench",
-            date(2026, 11, 1),
-            "https://r.example/1",
-        )
-        with db.session() as session:
-            expense, _ = expenses.submit(session, alice, data, None)
-            expense_id: uuid.UUID = expense.id
+    for i, expense_id in enumerate(submit_as_alice(db, ["1500.00"] * EXPENSES, "M")):
         advice = LlmUnavailable("bench")
         facts = ExpenseFacts(Decimal("1500.00"), "USD", "travel", True)
         with db.session() as session:

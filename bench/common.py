@@ -7,10 +7,13 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -18,8 +21,11 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 import app  # noqa: F401
+from app.db import Database
 from app.dev import seed_demo_people
 from app.migrate import upgrade
+from app.services import expenses
+from app.services.employees import find_by_email
 from app.settings import Settings
 from slack.sandbox.app import create_sandbox_app
 from tests.standins.server import ServerThread, free_port
@@ -131,3 +137,25 @@ def summary(label: str, latencies: list[float], wall: float) -> dict[str, float]
         f"rate={stats['rate']:7.1f}/s"
     )
     return stats
+
+
+def submit_as_alice(db: Database, amounts: list[str], tag: str) -> list[uuid.UUID]:
+    """Store routine travel expenses for the demo employee Alice; returns their ids."""
+    with db.session() as session:
+        alice = find_by_email(session, "alice@example.com")
+        assert alice is not None
+    ids = []
+    for i, amount in enumerate(amounts):
+        data = expenses.NewExpense(
+            Decimal(amount),
+            "USD",
+            "travel",
+            f"{tag}-{i}",
+            "bench",
+            date(2026, 11, 1),
+            "https://r.example/1",
+        )
+        with db.session() as session:
+            expense, _ = expenses.submit(session, alice, data, None)
+            ids.append(expense.id)
+    return ids

@@ -5,16 +5,12 @@ seconds; expenses are routine, so each is auto-approved once its review returns.
 """
 
 import time
-from datetime import date
-from decimal import Decimal
 
 from sqlalchemy import func, select
 
 from app.db import Database
-from app.services import expenses
-from app.services.employees import find_by_email
 from app.settings import Settings
-from bench.common import running_api
+from bench.common import running_api, submit_as_alice
 from models import Expense
 from tasks.celery_app import make_celery
 from tests.standins.openai_standin import EXPECTED_KEY, create_openai_standin
@@ -33,23 +29,7 @@ def evaluate_batch(bench_env: dict[str, str], db: Database, count: int, tag: str
             celery_queue=bench_env["CELERY_QUEUE"],
         )
     )
-    with db.session() as session:
-        alice = find_by_email(session, "alice@example.com")
-        assert alice is not None
-    ids = []
-    for i in range(count):
-        data = expenses.NewExpense(
-            Decimal("45.00"),
-            "USD",
-            "travel",
-            f"{tag}-{i}",
-            "bench",
-            date(2026, 11, 1),
-            "https://r.example/1",
-        )
-        with db.session() as session:
-            expense, _ = expenses.submit(session, alice, data, None)
-            ids.append(expense.id)
+    ids = submit_as_alice(db, ["45.00"] * count, tag)
     started = time.perf_counter()
     for expense_id in ids:
         celery.send_task("tasks.evaluation.evaluate_expense", args=[str(expense_id)])

@@ -10,6 +10,7 @@ from app.domain.workflow import Status
 from models import Expense, SlackMessage, SlackRequestReceipt
 from models.base import utcnow
 from tasks.celery_app import celery_app, send_jobs
+from tasks.notifications import card_key
 from tasks.runtime import runtime
 
 BATCH = 200
@@ -46,7 +47,7 @@ def sweep_stuck() -> int:
         jobs += [
             Job(job_names.POST_APPROVAL_CARD, (str(eid), step))
             for eid, step in pending
-            if f"card:{eid}:{step}" not in posted
+            if card_key(eid, step) not in posted
         ]
         # Slack rejects requests older than 5 minutes, so older replay receipts can go.
         session.execute(

@@ -1,7 +1,7 @@
 """Exactly-once posting against the strict sandbox: crash recovery and the lease."""
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
@@ -48,6 +48,20 @@ def make_post(db: Database) -> Post:
     )
 
 
+def leave_attempt(db: Database, post: Post, attempted_at: datetime) -> None:
+    """The outbox row a worker leaves when it took the lease and then vanished."""
+    with db.session() as session:
+        session.add(
+            SlackMessage(
+                dedupe_key=post.dedupe_key,
+                expense_id=post.expense_id,
+                kind="card",
+                channel=post.channel,
+                attempted_at=attempted_at,
+            )
+        )
+
+
 def test_delivery_posts_once_and_repeats_are_free(db: Database, sandbox: ServerThread) -> None:
     client = WebClient(token=TOKEN, base_url=f"{sandbox.url}/api/")
     post = make_post(db)
@@ -62,16 +76,7 @@ def test_a_post_made_before_a_crash_is_adopted_not_repeated(
     client = WebClient(token=TOKEN, base_url=f"{sandbox.url}/api/")
     post = make_post(db)
     # The dead worker had claimed the message and Slack accepted the post; the ts was never stored.
-    with db.session() as session:
-        session.add(
-            SlackMessage(
-                dedupe_key=post.dedupe_key,
-                expense_id=post.expense_id,
-                kind="card",
-                channel=post.channel,
-                attempted_at=utcnow() - timedelta(minutes=2),
-            )
-        )
+    leave_attempt(db, post, utcnow() - timedelta(minutes=2))
     posted = client.chat_postMessage(
         channel=post.channel,
         text=post.text,
@@ -84,16 +89,7 @@ def test_a_post_made_before_a_crash_is_adopted_not_repeated(
 def test_a_live_lease_makes_others_wait(db: Database, sandbox: ServerThread) -> None:
     client = WebClient(token=TOKEN, base_url=f"{sandbox.url}/api/")
     post = make_post(db)
-    with db.session() as session:
-        session.add(
-            SlackMessage(
-                dedupe_key=post.dedupe_key,
-                expense_id=post.expense_id,
-                kind="card",
-                channel=post.channel,
-                attempted_at=utcnow(),
-            )
-        )
+    leave_attempt(db, post, utcnow())
     with pytest.raises(DeliveryBusy):
         deliver(db, client, post)
     assert posts_with_key(sandbox, post.dedupe_key) == []
