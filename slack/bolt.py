@@ -21,7 +21,7 @@ def replay_guard(
 
     def guard(
         req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
-    ) -> BoltResponse:  # noqa: A002
+    ) -> BoltResponse:
         signature = (req.headers.get("x-slack-signature") or [""])[0]
         if signature:
             try:
