@@ -17,6 +17,8 @@ class SlackMessage(Base):
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
     expense_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("expenses.id"), index=True)
     kind: Mapped[str] = mapped_column(String(32))
+    # The approval step a card belongs to; None for other kinds.
+    step: Mapped[int | None]
     channel: Mapped[str | None] = mapped_column(String(32))
     ts: Mapped[str | None] = mapped_column(String(32))
     attempted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

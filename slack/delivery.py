@@ -37,6 +37,7 @@ class Post:
     text: str
     blocks: list[Block] | None = None
     thread_ts: str | None = None
+    step: int | None = None
 
 
 def _claim(db: Database, post: Post) -> tuple[SlackMessage | None, datetime | None]:
@@ -49,6 +50,7 @@ def _claim(db: Database, post: Post) -> tuple[SlackMessage | None, datetime | No
                 expense_id=post.expense_id,
                 kind=post.kind,
                 channel=post.channel,
+                step=post.step,
             )
             session.add(row)
             try:

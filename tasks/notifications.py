@@ -33,6 +33,7 @@ def post_approval_card(self: Task, expense_id: str, step: int) -> str:
         dedupe_key=card_key(eid, step),
         expense_id=eid,
         kind="card",
+        step=step,
         channel=rt.settings.slack_approvals_channel,
         text=card_text(view),
         blocks=approval_card(view),

@@ -1,0 +1,66 @@
+"""Finds work whose job was lost between a commit and the broker, for the sweeper to re-queue."""
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, exists, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import Exists
+
+from app import job_names
+from app.db import Job
+from app.domain.workflow import FINAL_STATUSES, Status
+from models import Employee, Expense, SlackMessage, SlackRequestReceipt
+
+BATCH = 200
+# Submitters are told about recent outcomes only; a week-old missed DM is better left unsent.
+NOTICE_WINDOW = timedelta(days=1)
+
+
+def _sent(kind: str) -> Exists:
+    return exists().where(
+        SlackMessage.expense_id == Expense.id,
+        SlackMessage.kind == kind,
+        SlackMessage.sent_at.is_not(None),
+    )
+
+
+def lost_jobs(session: Session, *, stuck_before: datetime) -> list[Job]:
+    """Jobs for expenses untouched since `stuck_before` whose next step never happened.
+
+    Every job is idempotent, so re-queuing one that is merely slow does no harm.
+    """
+    quiet = Expense.updated_at < stuck_before
+    unevaluated = session.scalars(
+        select(Expense.id).where(Expense.status == Status.SUBMITTED.value, quiet).limit(BATCH)
+    ).all()
+    cardless = session.execute(
+        select(Expense.id, Expense.current_step)
+        .where(
+            Expense.status == Status.PENDING_APPROVAL.value,
+            quiet,
+            ~_sent("card").where(SlackMessage.step == Expense.current_step),
+        )
+        .limit(BATCH)
+    ).all()
+    untold = session.scalars(
+        select(Expense.id)
+        .join(Employee, Employee.id == Expense.submitter_id)
+        .where(
+            Expense.status.in_([s.value for s in FINAL_STATUSES]),
+            quiet,
+            Expense.updated_at > stuck_before - NOTICE_WINDOW,
+            Employee.slack_user_id.is_not(None),
+            ~_sent("dm"),
+        )
+        .limit(BATCH)
+    ).all()
+    return [
+        *(Job(job_names.EVALUATE_EXPENSE, (str(eid),)) for eid in unevaluated),
+        *(Job(job_names.POST_APPROVAL_CARD, (str(eid), step)) for eid, step in cardless),
+        *(Job(job_names.NOTIFY_SUBMITTER, (str(eid),)) for eid in untold),
+    ]
+
+
+def purge_replay_receipts(session: Session, *, before: datetime) -> None:
+    """Slack refuses requests older than 5 minutes, so older replay receipts can go."""
+    session.execute(delete(SlackRequestReceipt).where(SlackRequestReceipt.received_at < before))

@@ -1,0 +1,91 @@
+"""The sweeper's query: lost evaluations, missing cards and untold submitters, and nothing else."""
+
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import update
+
+from app import job_names
+from app.db import Database
+from app.services import decisions, expenses
+from app.services.recovery import lost_jobs
+from models import Expense, SlackMessage
+from models.base import utcnow
+from tests.services.test_decisions import new_expense, pending_expense, person
+
+
+def age(db: Database, expense_id: uuid.UUID, minutes: int = 10) -> None:
+    with db.session() as session:
+        session.execute(
+            update(Expense)
+            .where(Expense.id == expense_id)
+            .values(updated_at=utcnow() - timedelta(minutes=minutes))
+        )
+
+
+def sent(db: Database, expense_id: uuid.UUID, kind: str, step: int | None = None) -> None:
+    with db.session() as session:
+        session.add(
+            SlackMessage(
+                dedupe_key=f"{kind}:{expense_id}:{step}:{uuid.uuid4().hex}",
+                expense_id=expense_id,
+                kind=kind,
+                step=step,
+                channel="C1",
+                ts="1.1",
+                sent_at=utcnow(),
+            )
+        )
+
+
+def jobs_for(db: Database, ids: set[uuid.UUID]) -> set[tuple[str, tuple[object, ...]]]:
+    with db.session() as session:
+        found = lost_jobs(session, stuck_before=utcnow() - timedelta(minutes=5))
+    return {(j.task, j.args) for j in found if uuid.UUID(str(j.args[0])) in ids}
+
+
+def test_only_lost_work_is_requeued(db: Database) -> None:
+    submitter, approver = person(db), person(db, "approver")
+    with db.session() as session:
+        stuck, _ = expenses.submit(session, submitter, new_expense("5.00"), None)
+        fresh, _ = expenses.submit(session, submitter, new_expense("6.00"), None)
+    cardless = pending_expense(db, submitter)
+    carded = pending_expense(db, submitter)
+    sent(db, carded, "card", step=0)
+    told, untold = pending_expense(db, submitter), pending_expense(db, submitter)
+    for expense_id in (told, untold):
+        assert approver.slack_user_id
+        with db.session() as session:
+            decisions.decide(
+                session,
+                expense_id=expense_id,
+                step=0,
+                slack_user_id=approver.slack_user_id,
+                verdict=decisions.Verdict.APPROVE,
+            )
+    sent(db, told, "dm")
+    for expense_id in (stuck.id, cardless, carded, told, untold):
+        age(db, expense_id)
+    ids = {stuck.id, fresh.id, cardless, carded, told, untold}
+    assert jobs_for(db, ids) == {
+        (job_names.EVALUATE_EXPENSE, (str(stuck.id),)),
+        (job_names.POST_APPROVAL_CARD, (str(cardless), 0)),
+        (job_names.NOTIFY_SUBMITTER, (str(untold),)),
+    }
+
+
+def test_a_card_for_an_earlier_step_does_not_count(db: Database) -> None:
+    submitter, approver = person(db), person(db, "approver")
+    expense_id = pending_expense(db, submitter, amount="15000.00")
+    sent(db, expense_id, "card", step=0)
+    assert approver.slack_user_id
+    with db.session() as session:
+        decisions.decide(
+            session,
+            expense_id=expense_id,
+            step=0,
+            slack_user_id=approver.slack_user_id,
+            verdict=decisions.Verdict.APPROVE,
+        )
+    age(db, expense_id)
+    assert jobs_for(db, {expense_id}) == {(job_names.POST_APPROVAL_CARD, (str(expense_id), 1))}
