@@ -80,6 +80,8 @@ def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level="info",
+        # Slack and clients keep connections open; don't wait for them forever on shutdown.
+        timeout_graceful_shutdown=5,
     )
     return EXIT_OK
 

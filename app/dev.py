@@ -1,8 +1,10 @@
 """The embedded default: migrate, seed demo people, run a worker, serve the API and sandbox."""
 
 import os
+import signal
 import subprocess
 import sys
+from datetime import date
 
 from app.db import Database
 from app.migrate import upgrade
@@ -15,6 +17,18 @@ DEMO_PEOPLE = (
     ("carol", "Carol Finance", "U0CAROL", ("approver", "finance")),
     ("dana", "Dana Auditor", "U0DANA", ("auditor",)),
 )
+
+
+GRACEFUL_SECONDS = 5
+
+
+def _die_with_parent() -> None:
+    """On Linux the worker is sent SIGTERM when `dev` dies, even by SIGKILL: no orphan worker."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def seed_demo_people(settings: Settings) -> dict[str, str]:
@@ -60,7 +74,7 @@ def _banner(settings: Settings, base: str) -> str:
         f'    -H "Authorization: Bearer $(cat {settings.data_dir}/alice.token)" \\',
         "    -H 'Content-Type: application/json' \\",
         '    -d \'{"amount":"42.50","currency":"USD","category":"meals","merchant":"Cafe",'
-        '"description":"Team lunch","incurred_on":"2026-11-20"}\'',
+        f'"description":"Team lunch","incurred_on":"{date.today().isoformat()}"}}\'',
         "",
     ]
     return "\n".join(lines)
@@ -83,10 +97,18 @@ def run_dev(settings: Settings, *, host: str, port: int) -> int:
     worker = subprocess.Popen(
         [sys.executable, "-m", "app", "worker", "--beat", "--concurrency", "8"],
         env=os.environ.copy(),
+        # preexec_fn is unsafe with threads; none have started in this process yet.
+        preexec_fn=_die_with_parent,
     )
     print(_banner(settings, base), flush=True)
     try:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        uvicorn.run(
+            create_app(settings),
+            host=host,
+            port=port,
+            log_level="info",
+            timeout_graceful_shutdown=GRACEFUL_SECONDS,
+        )
     finally:
         worker.terminate()
         try:

@@ -72,7 +72,8 @@ class Processes:
             try:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
-                proc.kill()
+                os.killpg(proc.pid, signal.SIGKILL)  # the whole group: dev's worker too
+                proc.wait(timeout=10)
             if proc.returncode not in (0, -9, -15, None):
                 print(f"\n--- {log.name} (exit {proc.returncode}) ---\n{log.read_text()[-4000:]}")
 
