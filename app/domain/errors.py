@@ -34,10 +34,3 @@ class DecisionRefused(DomainError):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
-
-
-class AlreadyDecided(DomainError):
-    """The step was decided before this request arrived."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)

@@ -1,6 +1,5 @@
 """Money: Decimal amounts in an ISO 4217 currency, validated against the currency's minor unit."""
 
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
@@ -43,15 +42,6 @@ def parse_amount(text: str, currency: str) -> Decimal:
     if amount >= Decimal("1e12"):
         raise InvalidMoney("amount is too large")
     return amount.quantize(Decimal(1).scaleb(-digits))
-
-
-@dataclass(frozen=True, slots=True)
-class Money:
-    amount: Decimal
-    currency: str
-
-    def __str__(self) -> str:
-        return f"{self.amount:,} {self.currency}"
 
 
 def in_minor_units(amount: Decimal, currency: str) -> str:
