@@ -60,6 +60,26 @@ def pending_expense(db: Database, submitter: Employee, amount: str = "1500.00") 
     return expense_id
 
 
+def click(
+    db: Database,
+    expense_id: uuid.UUID,
+    who: Employee,
+    verdict: decisions.Verdict = decisions.Verdict.APPROVE,
+    reason: str | None = None,
+) -> decisions.DecisionOutcome:
+    """What a button click on step 0 does, in its own transaction."""
+    assert who.slack_user_id
+    with db.session() as session:
+        return decisions.decide(
+            session,
+            expense_id=expense_id,
+            step=0,
+            slack_user_id=who.slack_user_id,
+            verdict=verdict,
+            reason=reason,
+        )
+
+
 def test_jobs_leave_only_after_commit_and_never_on_rollback(
     db: Database, jobs: JobRecorder
 ) -> None:
@@ -104,20 +124,11 @@ def test_racing_approvers_make_exactly_one_decision(db: Database, jobs: JobRecor
     barrier = threading.Barrier(len(approvers))
     results: list[decisions.Result] = []
 
-    def click(approver: Employee) -> None:
-        assert approver.slack_user_id
+    def race(approver: Employee) -> None:
         barrier.wait()
-        with db.session() as session:
-            outcome = decisions.decide(
-                session,
-                expense_id=expense_id,
-                step=0,
-                slack_user_id=approver.slack_user_id,
-                verdict=decisions.Verdict.APPROVE,
-            )
-        results.append(outcome.result)
+        results.append(click(db, expense_id, approver).result)
 
-    threads = [threading.Thread(target=click, args=(a,)) for a in approvers]
+    threads = [threading.Thread(target=race, args=(a,)) for a in approvers]
     for t in threads:
         t.start()
     for t in threads:
@@ -141,15 +152,7 @@ def test_refusal_is_audited_and_changes_nothing(db: Database, jobs: JobRecorder)
     submitter = person(db, "approver")
     expense_id = pending_expense(db, submitter)
     queued = len(jobs.jobs)
-    assert submitter.slack_user_id
-    with db.session() as session:
-        outcome = decisions.decide(
-            session,
-            expense_id=expense_id,
-            step=0,
-            slack_user_id=submitter.slack_user_id,
-            verdict=decisions.Verdict.APPROVE,
-        )
+    outcome = click(db, expense_id, submitter)
     assert outcome.result is decisions.Result.REFUSED
     assert len(jobs.jobs) == queued
     with db.session() as session:
@@ -169,25 +172,8 @@ def test_stale_step_click_is_already_decided(db: Database) -> None:
     submitter = person(db)
     approver, finance = person(db, "approver"), person(db, "finance")
     expense_id = pending_expense(db, submitter, amount="15000.00")
-    assert approver.slack_user_id
-    assert finance.slack_user_id
-    with db.session() as session:
-        first = decisions.decide(
-            session,
-            expense_id=expense_id,
-            step=0,
-            slack_user_id=approver.slack_user_id,
-            verdict=decisions.Verdict.APPROVE,
-        )
-    with db.session() as session:
-        late = decisions.decide(
-            session,
-            expense_id=expense_id,
-            step=0,
-            slack_user_id=finance.slack_user_id,
-            verdict=decisions.Verdict.REJECT,
-            reason="late",
-        )
+    first = click(db, expense_id, approver)
+    late = click(db, expense_id, finance, decisions.Verdict.REJECT, reason="late")
     assert first.result is decisions.Result.DECIDED
     assert late.result is decisions.Result.ALREADY_DECIDED
     assert "Already approved" in late.message

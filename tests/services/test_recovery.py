@@ -7,11 +7,11 @@ from sqlalchemy import update
 
 from app import job_names
 from app.db import Database
-from app.services import decisions, expenses
+from app.services import expenses
 from app.services.recovery import lost_jobs
 from models import Expense, SlackMessage
 from models.base import utcnow
-from tests.services.test_decisions import new_expense, pending_expense, person
+from tests.services.test_decisions import click, new_expense, pending_expense, person
 
 
 def age(db: Database, expense_id: uuid.UUID, minutes: int = 10) -> None:
@@ -54,15 +54,7 @@ def test_only_lost_work_is_requeued(db: Database) -> None:
     sent(db, carded, "card", step=0)
     told, untold = pending_expense(db, submitter), pending_expense(db, submitter)
     for expense_id in (told, untold):
-        assert approver.slack_user_id
-        with db.session() as session:
-            decisions.decide(
-                session,
-                expense_id=expense_id,
-                step=0,
-                slack_user_id=approver.slack_user_id,
-                verdict=decisions.Verdict.APPROVE,
-            )
+        click(db, expense_id, approver)
     sent(db, told, "dm")
     for expense_id in (stuck.id, cardless, carded, told, untold):
         age(db, expense_id)
@@ -78,14 +70,6 @@ def test_a_card_for_an_earlier_step_does_not_count(db: Database) -> None:
     submitter, approver = person(db), person(db, "approver")
     expense_id = pending_expense(db, submitter, amount="15000.00")
     sent(db, expense_id, "card", step=0)
-    assert approver.slack_user_id
-    with db.session() as session:
-        decisions.decide(
-            session,
-            expense_id=expense_id,
-            step=0,
-            slack_user_id=approver.slack_user_id,
-            verdict=decisions.Verdict.APPROVE,
-        )
+    click(db, expense_id, approver)
     age(db, expense_id)
     assert jobs_for(db, {expense_id}) == {(job_names.POST_APPROVAL_CARD, (str(expense_id), 1))}
