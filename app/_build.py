@@ -6,7 +6,6 @@ installs, corrupting both. Only editable installs (`pip install -e .`) are allow
 
 from typing import Any
 
-from setuptools import build_meta
 from setuptools.build_meta import (  # noqa: F401  (re-exported hooks of the PEP 517/660 backend)
     build_editable,
     build_sdist,
@@ -29,6 +28,3 @@ def build_wheel(
     metadata_directory: str | None = None,
 ) -> str:
     raise SystemExit(REFUSAL)
-
-
-__all__ = ["build_meta", "build_wheel"]

@@ -3,9 +3,10 @@
 from datetime import timedelta
 
 from app import job_names
+from app.db import enqueue_after_commit
 from app.services.recovery import lost_jobs, purge_replay_receipts
 from models.base import utcnow
-from tasks.celery_app import celery_app, send_jobs
+from tasks.celery_app import celery_app
 from tasks.runtime import runtime
 
 RECEIPT_RETENTION = timedelta(minutes=10)
@@ -15,10 +16,11 @@ RECEIPT_RETENTION = timedelta(minutes=10)
 def sweep_stuck() -> int:
     rt = runtime()
     now = utcnow()
+    stuck_before = now - timedelta(seconds=rt.settings.stuck_after_seconds)
     with rt.db.session() as session:
-        jobs = lost_jobs(
-            session, stuck_before=now - timedelta(seconds=rt.settings.stuck_after_seconds)
-        )
+        jobs = lost_jobs(session, stuck_before=stuck_before)
+        # Queued like any other job: they leave only once this transaction commits.
+        for job in jobs:
+            enqueue_after_commit(session, job.task, *job.args)
         purge_replay_receipts(session, before=now - RECEIPT_RETENTION)
-    send_jobs(jobs)
     return len(jobs)
