@@ -1,5 +1,7 @@
 FROM python:3.11-slim
 WORKDIR /srv/expense-bot
+# Production, explicitly: it refuses to start on example or placeholder secrets.
+ENV APP_ENV=production
 COPY pyproject.toml README.md ./
 COPY app app
 COPY models models

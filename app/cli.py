@@ -1,6 +1,7 @@
 """The `expense-bot` command line: migrations, employees, tokens, and running the bot."""
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
@@ -10,7 +11,8 @@ from sqlalchemy.exc import OperationalError
 
 from app.domain.errors import DomainError
 from app.domain.roles import Role
-from app.settings import Settings
+from app.secrets_check import masked_url
+from app.settings import Environment, Settings
 
 if TYPE_CHECKING:  # the CLI imports heavy modules only for the command that needs them
     from app.db import Database
@@ -123,16 +125,22 @@ def cmd_dev(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(settings: Settings, _args: argparse.Namespace) -> int:
+    """The effective configuration, secrets never shown; in development, what production refuses."""
     import slack
 
     print(f"environment:   {settings.app_env.value}")
-    print(f"database:      {settings.database_url.split('@')[-1]}")
-    print(f"broker:        {settings.celery_broker_url.split('@')[-1]}")
+    print(f"database:      {masked_url(settings.database_url)}")
+    print(f"broker:        {masked_url(settings.celery_broker_url)}")
     print(f"slack api:     {settings.effective_slack_api_url}")
     llm = "enabled" if settings.llm_enabled else "disabled"
     print(f"llm:           {llm} ({settings.openai_model})")
     print(f"policy file:   {settings.policy_file}")
     print(f"slack package: {slack.__file__}")
+    problems = settings.production_problems()
+    if problems:
+        print("production would refuse to start:")
+        for problem in problems:
+            print(f"  {problem.setting}: {problem.message}")
     return EXIT_OK
 
 
@@ -162,7 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
     create.set_defaults(run=cmd_token_create)
 
     api = sub.add_parser("api", help="run the HTTP API")
-    api.add_argument("--host", default="0.0.0.0")
+    api.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this host only)"
+    )
     api.add_argument("--port", type=int, default=8000)
     api.add_argument("--workers", type=int, default=1)
     api.set_defaults(run=cmd_api)
@@ -176,19 +186,29 @@ def build_parser() -> argparse.ArgumentParser:
     dev = sub.add_parser("dev", help="run everything locally (API, worker, Slack sandbox)")
     dev.add_argument("--host", default="127.0.0.1")
     dev.add_argument("--port", type=int, default=8000)
-    dev.set_defaults(run=cmd_dev)
+    # `dev` is the one command that asks for development; everything else runs as configured.
+    dev.set_defaults(run=cmd_dev, environment=Environment.DEVELOPMENT)
     sub.add_parser("doctor", help="show the effective configuration").set_defaults(run=cmd_doctor)
     return parser
 
 
+def _print_config_errors(exc: ValidationError) -> None:
+    """Names each setting and what is wrong; values are never printed (they may be secrets)."""
+    for error in exc.errors():
+        message = str(error["msg"]).removeprefix("Value error, ")
+        where = ".".join(str(p) for p in error["loc"]).upper()
+        print(f"configuration error: {where + ': ' if where else ''}{message}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    environment: Environment | None = getattr(args, "environment", None)
+    if environment is not None:
+        os.environ["APP_ENV"] = environment.value  # child processes (the dev worker) inherit it
     try:
         settings = Settings()
     except ValidationError as exc:
-        for error in exc.errors():
-            where = ".".join(str(p) for p in error["loc"]).upper() or "settings"
-            print(f"configuration error: {where}: {error['msg']}", file=sys.stderr)
+        _print_config_errors(exc)
         return EXIT_CONFIG
     run: Callable[[Settings, argparse.Namespace], int] = args.run
     try:

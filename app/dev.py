@@ -8,6 +8,7 @@ from datetime import date
 
 from app.db import Database
 from app.migrate import upgrade
+from app.secrets_check import masked_url
 from app.services.employees import add_employee, create_token, find_by_email
 from app.settings import Settings, get_settings
 
@@ -66,7 +67,7 @@ def _banner(settings: Settings, base: str) -> str:
     if settings.uses_sandbox:
         lines.append(f"  Slack sandbox:  {base}/sandbox/   (click Approve / Reject / Comment here)")
     lines += [
-        f"  Database:       {settings.database_url}",
+        f"  Database:       {masked_url(settings.database_url)}",
         f"  LLM reviewer:   {'on' if settings.llm_enabled else 'off (rules only; humans decide)'}",
         "",
         "Submit an expense as Alice:",

@@ -1,13 +1,30 @@
 """Builds the FastAPI app: the HTTP API, the Slack route and, in development, the sandbox."""
 
+from typing import Any
+
+from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 
 from app.api import audit, errors, expenses
+from app.api.body_limit import BodyLimit
+from app.api.problems import add_problem_schemas
+from app.api.rate_limit import AddressLimit, TokenLimiter
 from app.db import Database, JobSender
 from app.settings import Settings, get_settings
 from slack.bolt import build_bolt_app
 from slack.client import make_web_client
 from slack.routes import slack_router
+
+
+def _install_openapi(api: FastAPI) -> None:
+    def openapi() -> dict[str, Any]:
+        if api.openapi_schema is None:
+            schema = get_openapi(title=api.title, version=api.version, routes=api.routes)
+            api.openapi_schema = add_problem_schemas(schema)
+        return api.openapi_schema
+
+    api.openapi = openapi  # type: ignore[method-assign]
 
 
 def create_app(settings: Settings | None = None, job_sender: JobSender | None = None) -> FastAPI:
@@ -17,14 +34,37 @@ def create_app(settings: Settings | None = None, job_sender: JobSender | None = 
 
         job_sender = send_jobs
     db = Database(settings.database_url, job_sender=job_sender)
-    api = FastAPI(title="Expense approval bot", version="0.1.0")
+    dev = settings.development
+    # Interactive docs and the schema are a development convenience, not a production surface.
+    api = FastAPI(
+        title="Expense approval bot",
+        version="0.1.0",
+        docs_url="/docs" if dev else None,
+        redoc_url="/redoc" if dev else None,
+        openapi_url="/openapi.json" if dev else None,
+    )
+    _install_openapi(api)
     api.state.settings = settings
     api.state.db = db
+    api.state.token_limiter = TokenLimiter(
+        settings.rate_limit_storage_url, settings.rate_limit_per_token
+    )
     errors.install(api)
+    # Added innermost first: a request meets the request id, then the address limit, then
+    # the body limit.
+    api.add_middleware(
+        BodyLimit, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes
+    )
+    api.add_middleware(
+        AddressLimit,
+        storage_url=settings.rate_limit_storage_url,
+        limit=settings.rate_limit_per_address,
+    )
+    api.add_middleware(CorrelationIdMiddleware)
     api.include_router(expenses.router)
     api.include_router(audit.router)
     bolt = build_bolt_app(settings, db, make_web_client(settings))
-    api.include_router(slack_router(bolt))
+    api.include_router(slack_router(bolt, settings.slack_signing_secret.get_secret_value()))
     if settings.uses_sandbox:
         from slack.sandbox.app import create_sandbox_app
 

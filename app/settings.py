@@ -4,48 +4,85 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
+from limits import parse as parse_rate_limit
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.secrets_check import Problem, production_problems
 
 DEFAULT_POLICY_FILE = Path(__file__).with_name("default_policy.toml")
 SLACK_PUBLIC_API_URL = "https://slack.com/api/"
 # Values that only make sense on a developer's machine; refused in production.
 SANDBOX_BOT_TOKEN = "xoxb-sandbox-token"
 SANDBOX_SIGNING_SECRET = "sandbox-signing-secret"
-PLACEHOLDER_MARKERS = ("sandbox", "change-me", "changeme", "placeholder")
+# Sizes of the columns these settings are stored in (tests/test_settings.py cross-checks them).
+MODEL_NAME_MAX = 200
+SLACK_ID_MAX = 32
+SLACK_ID_PATTERN = r"^[A-Z0-9]{2,32}$"
 
 
 class Environment(StrEnum):
     DEVELOPMENT = "development"
-    TEST = "test"
     PRODUCTION = "production"
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+class UnsafeConfiguration(ValueError):
+    """Production refuses to start; each problem names its setting."""
 
-    app_env: Environment = Environment.DEVELOPMENT
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__(
+            "production refuses to start:\n"
+            + "\n".join(f"  {p.setting}: {p.message}" for p in problems)
+        )
+        self.problems = problems
+
+
+class Settings(BaseSettings):
+    # Validation errors never echo the values: some of them are secrets.
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", hide_input_in_errors=True
+    )
+
+    # Production unless development is asked for (`expense-bot dev`, or APP_ENV in .env).
+    app_env: Environment = Environment.PRODUCTION
     data_dir: Path = Path("var")
-    database_url: str = ""
-    celery_broker_url: str = ""
+    # URLs may carry passwords: kept out of repr; show them with `masked_url`.
+    database_url: str = Field(default="", repr=False)
+    celery_broker_url: str = Field(default="", repr=False)
     celery_queue: str = "expense-bot"
     public_base_url: str = "http://127.0.0.1:8000"
+    # Signs cookies, such as the auditor page's session.
+    session_secret: SecretStr = SecretStr("")
 
     slack_bot_token: SecretStr = SecretStr(SANDBOX_BOT_TOKEN)
     slack_signing_secret: SecretStr = SecretStr(SANDBOX_SIGNING_SECRET)
-    slack_approvals_channel: str = "C0APPROVALS"
+    # Requests from any other workspace, app or organisation change nothing.
+    slack_team_id: str = Field(default="", pattern=r"^([A-Z0-9]{2,32})?$")
+    slack_app_id: str = Field(default="", pattern=r"^([A-Z0-9]{2,32})?$")
+    slack_enterprise_id: str = Field(default="", pattern=r"^([A-Z0-9]{2,32})?$")
+    slack_approvals_channel: str = Field(default="C0APPROVALS", pattern=SLACK_ID_PATTERN)
     # Empty means: Slack itself in production, the built-in sandbox in development.
     slack_api_url: str = ""
     # Threads per API process for Slack clicks: this many acks, and this many decisions, at once.
     slack_listener_threads: int = Field(default=32, ge=1, le=256)
 
+    # Production reviews with an LLM unless this is off; then humans decide everything.
+    llm_review: bool = True
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
-    openai_model: str = "gpt-4o-mini"
+    openai_model: str = Field(default="gpt-4o-mini", min_length=1, max_length=MODEL_NAME_MAX)
     openai_timeout_seconds: float = Field(default=20.0, gt=0)
     openai_max_retries: int = Field(default=2, ge=0, le=5)
 
     policy_file: Path = DEFAULT_POLICY_FILE
+
+    # Request bodies: JSON and form bodies, uploads (multipart), and Slack's interactivity.
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    # In the `limits` library's syntax; shared through Redis when the broker is Redis.
+    rate_limit_per_token: str = "120/minute"
+    rate_limit_per_address: str = "300/minute"
+    rate_limit_storage_url: str = Field(default="", repr=False)
 
     worker_concurrency: int = Field(default=16, ge=1)
     task_time_limit_seconds: int = Field(default=300, ge=10)
@@ -61,39 +98,59 @@ class Settings(BaseSettings):
             return DEFAULT_POLICY_FILE if info.field_name == "policy_file" else None
         return value
 
+    @field_validator("rate_limit_per_token", "rate_limit_per_address")
+    @classmethod
+    def _rate_limit_syntax(cls, value: str) -> str:
+        try:
+            parse_rate_limit(value)
+        except ValueError:
+            raise ValueError("must look like '120/minute' or '10/second'") from None
+        return value
+
     @model_validator(mode="after")
     def _fill_defaults_and_check(self) -> "Settings":
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir / 'expense-bot.db'}"
         if not self.celery_broker_url:
             self.celery_broker_url = f"sqla+sqlite:///{self.data_dir / 'celery-broker.db'}"
+        if not self.rate_limit_storage_url:
+            redis = self.celery_broker_url.startswith(("redis://", "rediss://"))
+            self.rate_limit_storage_url = self.celery_broker_url if redis else "memory://"
         if self.task_time_limit_seconds >= self.broker_visibility_timeout_seconds:
             raise ValueError(
                 "TASK_TIME_LIMIT_SECONDS must be below BROKER_VISIBILITY_TIMEOUT_SECONDS"
             )
         if self.app_env is Environment.PRODUCTION:
-            self._refuse_placeholders()
+            problems = self.production_problems()
+            if problems:
+                raise UnsafeConfiguration(problems)
         return self
 
-    def _refuse_placeholders(self) -> None:
-        secrets = {
-            "SLACK_BOT_TOKEN": self.slack_bot_token,
-            "SLACK_SIGNING_SECRET": self.slack_signing_secret,
-        }
-        for name, value in secrets.items():
-            text = value.get_secret_value().lower()
-            if any(marker in text for marker in PLACEHOLDER_MARKERS):
-                raise ValueError(f"{name} holds a placeholder value; set a real one in production")
-        if self.database_url.startswith("sqlite"):
-            raise ValueError("DATABASE_URL must point at PostgreSQL in production")
-        if self.celery_broker_url.startswith("sqla+"):
-            raise ValueError("CELERY_BROKER_URL must point at Redis in production")
+    def production_problems(self) -> list[Problem]:
+        """What production would refuse in these settings, whatever the environment is."""
+        return production_problems(
+            secrets={
+                "SLACK_SIGNING_SECRET": self.slack_signing_secret.get_secret_value(),
+                "SLACK_BOT_TOKEN": self.slack_bot_token.get_secret_value(),
+                "SESSION_SECRET": self.session_secret.get_secret_value(),
+            },
+            openai_api_key=self.openai_api_key.get_secret_value() if self.openai_api_key else "",
+            llm_review=self.llm_review,
+            openai_base_url=self.openai_base_url,
+            database_url=self.database_url,
+            broker_url=self.celery_broker_url,
+            slack_ids={"SLACK_TEAM_ID": self.slack_team_id, "SLACK_APP_ID": self.slack_app_id},
+        )
+
+    @property
+    def development(self) -> bool:
+        return self.app_env is Environment.DEVELOPMENT
 
     @property
     def uses_sandbox(self) -> bool:
-        """True when no Slack is configured: calls go to the stand-in mounted on this app."""
+        """True in development with no Slack configured: calls go to the stand-in on this app."""
         placeholder = self.slack_bot_token.get_secret_value() == SANDBOX_BOT_TOKEN
-        return not self.slack_api_url and placeholder and self.app_env is not Environment.PRODUCTION
+        return self.development and not self.slack_api_url and placeholder
 
     @property
     def effective_slack_api_url(self) -> str:
@@ -107,7 +164,8 @@ class Settings(BaseSettings):
 
     @property
     def llm_enabled(self) -> bool:
-        return self.openai_api_key is not None or self.openai_base_url is not None
+        configured = self.openai_api_key is not None or self.openai_base_url is not None
+        return self.llm_review and configured
 
 
 @lru_cache(maxsize=1)

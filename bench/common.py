@@ -28,14 +28,15 @@ from app.services import expenses
 from app.services.employees import find_by_email
 from app.settings import Settings
 from slack.sandbox.app import create_sandbox_app
+from tests.standins.production import production_env
 from tests.standins.server import ServerThread, free_port
 
 PG_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 )
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-SIGNING_SECRET = "bench-" + secrets.token_hex(8)
-BOT_TOKEN = "xoxb-bench-" + secrets.token_hex(8)
+SIGNING_SECRET = secrets.token_hex(16)
+BOT_TOKEN = "xoxb-" + secrets.token_hex(16)
 
 
 @dataclass
@@ -71,16 +72,21 @@ def running_api(**extra_env: str) -> Iterator[Bench]:
     )
     with tempfile.TemporaryDirectory() as tmp, ServerThread(sandbox_app) as sandbox:
         upgrade(url)
-        tokens = seed_demo_people(Settings(_env_file=None, data_dir=Path(tmp), database_url=url))
+        tokens = seed_demo_people(
+            Settings(_env_file=None, app_env="development", data_dir=Path(tmp), database_url=url)
+        )
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_"))}
         env.update(
-            APP_ENV="test",
-            DATABASE_URL=url,
-            CELERY_BROKER_URL=REDIS_URL,
+            **production_env(
+                database_url=url,
+                broker_url=REDIS_URL,
+                slack_api_url=f"{sandbox.url}/api/",
+                bot_token=BOT_TOKEN,
+                signing_secret=SIGNING_SECRET,
+            ),
             CELERY_QUEUE=f"bench-{secrets.token_hex(4)}",
-            SLACK_SIGNING_SECRET=SIGNING_SECRET,
-            SLACK_API_URL=f"{sandbox.url}/api/",
-            SLACK_BOT_TOKEN=BOT_TOKEN,
+            # Without an LLM stand-in, production is told that humans decide everything.
+            LLM_REVIEW="true" if "OPENAI_BASE_URL" in extra_env else "false",
             DATA_DIR=tmp,
             **extra_env,
         )

@@ -25,6 +25,7 @@ def evaluate_batch(bench_env: dict[str, str], db: Database, count: int, tag: str
     celery = make_celery(
         Settings(
             _env_file=None,
+            app_env="development",
             celery_broker_url=bench_env["CELERY_BROKER_URL"],
             celery_queue=bench_env["CELERY_QUEUE"],
         )

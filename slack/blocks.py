@@ -38,6 +38,8 @@ class CardView:
     incurred_on: str
     description: str
     receipt_url: str | None
+    # Whether the link counts as a receipt: https on a host the policy allows.
+    receipt_counted: bool
     route_reasons: tuple[str, ...]
     llm_advice: dict[str, Any] | None
     policy_version: str | None
@@ -64,17 +66,33 @@ def _who(slack_user_id: str | None, name: str) -> str:
     return f"<@{slack_user_id}>" if slack_user_id else escape(name)
 
 
+def _receipt_text(view: CardView) -> str:
+    if not view.receipt_url:
+        return "none"
+    if not view.receipt_counted:
+        return "link not counted (not https on an allowed receipt host)"
+    # Inside <url|label> only & < > are escaped; a | would end the URL early.
+    return f"<{escape(view.receipt_url).replace('|', '%7C')}|open receipt>"
+
+
 def _advice_text(advice: dict[str, Any] | None) -> str:
     if not advice:
         return "*AI advice:* none"
     if "unavailable" in advice:
         return f"*AI advice:* unavailable ({escape_within(str(advice['unavailable']), 300)})"
-    reasons = "\n".join(f"• {escape_within(str(r), 300)}" for r in advice.get("reasons", [])[:5])
+    model = escape_within(str(advice.get("model", "")), 200)
     head = (
         f"*AI advice:* {escape(str(advice['recommendation']))} "
-        f"(confidence {float(advice['confidence']):.2f}, {escape(str(advice.get('model', '')))})"
+        f"(confidence {float(advice['confidence']):.2f}, {model})"
     )
-    return escape_within(f"{head}\n{reasons}", SECTION_LIMIT) if reasons else head
+    # Each reason is escaped once, here; the section is trimmed by whole reasons, never re-escaped.
+    text = head
+    for reason in advice.get("reasons", [])[:5]:
+        line = f"\n• {escape_within(str(reason), 300)}"
+        if len(text) + len(line) > SECTION_LIMIT:
+            break
+        text += line
+    return text
 
 
 def _outcome_line(d: DecisionView, steps: tuple[str, ...]) -> str:
@@ -110,7 +128,7 @@ def approval_card(view: CardView) -> list[Block]:
                 _mrkdwn(f"*Category:*\n{escape_within(view.category, 200)}"),
                 _mrkdwn(f"*Merchant:*\n{escape_within(view.merchant, 500)}"),
                 _mrkdwn(f"*Date:*\n{escape(view.incurred_on)}"),
-                _mrkdwn(f"*Receipt:*\n{'attached' if view.receipt_url else 'none'}"),
+                _mrkdwn(f"*Receipt:*\n{_receipt_text(view)}"),
             ],
         },
         _section("*Description:*\n" + escape_within(view.description, SECTION_LIMIT - 20)),

@@ -1,5 +1,6 @@
-"""Builds the Bolt app: signature checks (Bolt's), a replay guard, and our listeners."""
+"""Builds the Bolt app: signature checks (Bolt's), origin and replay guards, and our listeners."""
 
+import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -8,15 +9,40 @@ from slack_sdk import WebClient
 from sqlalchemy.exc import IntegrityError
 
 from app.db import Database
+from app.services.slack_requests import record_foreign_request
 from app.settings import Settings
 from models import SlackRequestReceipt
 from slack.listeners import actions, views
 from slack.listeners.common import AfterAck
+from slack.origin import SlackOrigin, claimed_app_id
+
+log = logging.getLogger(__name__)
+
+Middleware = Callable[[BoltRequest, BoltResponse, Callable[[], BoltResponse]], BoltResponse]
 
 
-def replay_guard(
-    db: Database,
-) -> Callable[[BoltRequest, BoltResponse, Callable[[], BoltResponse]], BoltResponse]:
+def origin_guard(db: Database, origin: SlackOrigin) -> Middleware:
+    """A request signed with our secret but from another workspace or app changes nothing."""
+
+    def guard(
+        req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
+    ) -> BoltResponse:
+        reason = origin.mismatch(
+            team_id=req.context.team_id,
+            app_id=claimed_app_id(req.body),
+            enterprise_id=req.context.enterprise_id,
+        )
+        if reason is None:
+            return next()
+        log.warning("refused a Slack request: %s", reason)
+        with db.session() as session:
+            record_foreign_request(session, slack_user_id=req.context.user_id, reason=reason)
+        return BoltResponse(status=403, body="")
+
+    return guard
+
+
+def replay_guard(db: Database) -> Middleware:
     """Slack signs each request once; the same signature twice is a replay, so ack and ignore it."""
 
     def guard(
@@ -44,6 +70,12 @@ def build_bolt_app(settings: Settings, db: Database, client: WebClient) -> App:
         # Bolt's listeners only ack and hand off, so this pool is never blocked on Slack or the DB.
         listener_executor=ThreadPoolExecutor(max_workers=threads, thread_name_prefix="bolt-ack"),
     )
+    origin = SlackOrigin(
+        team_id=settings.slack_team_id,
+        app_id=settings.slack_app_id,
+        enterprise_id=settings.slack_enterprise_id,
+    )
+    bolt.middleware(origin_guard(db, origin))
     bolt.middleware(replay_guard(db))
     after_ack = AfterAck(threads)
     actions.register(bolt, db, after_ack)

@@ -1,12 +1,14 @@
 """Reads what an approval card or notice shows from the database into the builders' plain views."""
 
 import uuid
+from collections.abc import Collection
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.domain.errors import NotFound
 from app.domain.money import in_minor_units
+from app.domain.receipts import counts_as_receipt
 from models import Decision, Employee, Expense
 from slack.blocks import CardView, DecisionView
 
@@ -21,7 +23,9 @@ def decision_views(session: Session, expense_id: uuid.UUID) -> tuple[DecisionVie
     )
 
 
-def load_card_view(session: Session, expense_id: uuid.UUID, step: int) -> CardView:
+def load_card_view(
+    session: Session, expense_id: uuid.UUID, step: int, receipt_hosts: Collection[str] = ()
+) -> CardView:
     expense = session.get(Expense, expense_id)
     if expense is None:
         raise NotFound(f"no expense {expense_id}")
@@ -42,6 +46,7 @@ def load_card_view(session: Session, expense_id: uuid.UUID, step: int) -> CardVi
         incurred_on=expense.incurred_on.isoformat(),
         description=expense.description,
         receipt_url=expense.receipt_url,
+        receipt_counted=counts_as_receipt(expense.receipt_url, receipt_hosts),
         route_reasons=tuple(expense.route_reasons),
         llm_advice=expense.llm_advice,
         policy_version=expense.policy_version,

@@ -24,16 +24,16 @@ from tasks.runtime import runtime
 def evaluate_expense(expense_id: str) -> str:
     rt = runtime()
     eid = uuid.UUID(expense_id)
+    policy = load_policy(rt.settings.policy_file)
     with rt.db.session() as session:
         expense = session.get(Expense, eid)
         if expense is None or expense.status != Status.SUBMITTED.value:
             return "skipped"
-        facts = facts_of(expense)
+        facts = facts_of(expense, policy)
         review = review_input(
             facts, expense.merchant, expense.description, expense.incurred_on.isoformat()
         )
     # The LLM call holds no transaction open: it can take seconds.
-    policy = load_policy(rt.settings.policy_file)
     advice = rt.reviewer.review(review, policy)
     decision = decide(policy, facts, advice)
     with rt.db.session() as session:

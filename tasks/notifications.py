@@ -8,6 +8,7 @@ from sqlalchemy import select
 from app import job_names
 from app.domain.money import in_minor_units
 from app.domain.workflow import FINAL_STATUSES, Status
+from app.policy_loader import load_policy
 from models import Comment, Employee, Expense, SlackMessage
 from slack.blocks import approval_card, card_text, comment_text, outcome_notice
 from slack.card_data import decision_views, load_card_view
@@ -19,6 +20,10 @@ from tasks.runtime import runtime
 SLACK_TASK = {"bind": True, "max_retries": 12, "acks_late": True}
 
 
+def _receipt_hosts() -> frozenset[str]:
+    return load_policy(runtime().settings.policy_file).receipt_hosts
+
+
 def card_key(expense_id: uuid.UUID, step: int) -> str:
     return f"card:{expense_id}:{step}"
 
@@ -28,7 +33,7 @@ def post_approval_card(self: Task, expense_id: str, step: int) -> str:
     rt = runtime()
     eid = uuid.UUID(expense_id)
     with rt.db.session() as session:
-        view = load_card_view(session, eid, step)
+        view = load_card_view(session, eid, step, _receipt_hosts())
     post = Post(
         dedupe_key=card_key(eid, step),
         expense_id=eid,
@@ -53,7 +58,7 @@ def update_approval_card(self: Task, expense_id: str, step: int) -> str:
         if message is None or message.channel is None or message.ts is None:
             raise NotReadyYet(f"card {card_key(eid, step)} is not posted yet")
         with rt.db.session() as session:
-            view = load_card_view(session, eid, step)
+            view = load_card_view(session, eid, step, _receipt_hosts())
         # Rendering from current state makes this idempotent: a repeat shows the same card.
         rt.slack.chat_update(
             channel=message.channel, ts=message.ts, text=card_text(view), blocks=approval_card(view)

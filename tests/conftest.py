@@ -3,6 +3,7 @@
 import os
 import secrets
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import pytest
 import redis
@@ -35,12 +36,13 @@ def service_unavailable(service: str, where: str, problem: object) -> None:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
+@contextmanager
+def migrated_database(purpose: str) -> Iterator[str]:
+    """A new, migrated PostgreSQL database of its own, dropped afterwards."""
     admin = create_engine(
         PG_ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
     )
-    name = f"expense_bot_test_{os.getpid()}_{secrets.token_hex(3)}"
+    name = f"expense_bot_{purpose}_{os.getpid()}_{secrets.token_hex(3)}"
     try:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
@@ -55,6 +57,13 @@ def postgres_url() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """Shared by the in-process tests, which each make their own people and expenses."""
+    with migrated_database("test") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

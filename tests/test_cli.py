@@ -13,7 +13,7 @@ from app.services.employees import authenticate
 def cli_env(monkeypatch: pytest.MonkeyPatch, postgres_url: str, tmp_path: object) -> str:
     monkeypatch.chdir(str(tmp_path))  # no developer .env here
     monkeypatch.setenv("DATABASE_URL", postgres_url)
-    monkeypatch.setenv("APP_ENV", "test")
+    monkeypatch.setenv("APP_ENV", "development")
     return postgres_url
 
 
@@ -76,10 +76,12 @@ def test_bad_configuration_and_unreachable_database(
     monkeypatch: pytest.MonkeyPatch, tmp_path: object, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.chdir(str(tmp_path))
-    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.delenv("APP_ENV", raising=False)  # production, the default
     assert main(["doctor"]) == EXIT_CONFIG
-    assert "placeholder" in capsys.readouterr().err
-    monkeypatch.setenv("APP_ENV", "test")
+    err = capsys.readouterr().err
+    assert "SLACK_SIGNING_SECRET" in err
+    assert "SESSION_SECRET" in err
+    monkeypatch.setenv("APP_ENV", "development")
     monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg2://postgres@127.0.0.1:1/none")
     assert main(["token", "create", "--email", "a@b.c"]) == EXIT_UNREACHABLE
     assert "cannot reach the database" in capsys.readouterr().err

@@ -5,9 +5,10 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from app.api.rate_limit import TokenLimiter
 from app.db import Database
 from app.domain.roles import Role
-from app.services.employees import authenticate
+from app.services.employees import authenticate, hash_token
 from app.settings import Settings
 from models import Employee
 
@@ -28,23 +29,26 @@ DbDep = Annotated[Database, Depends(get_db)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(
+        status.HTTP_401_UNAUTHORIZED, detail, headers={"WWW-Authenticate": "Bearer"}
+    )
+
+
 def current_employee(
-    db: DbDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    request: Request,
+    db: DbDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Employee:
     if credentials is None or not credentials.credentials:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "missing bearer token",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        raise _unauthorized("missing bearer token")
+    token_hash = hash_token(credentials.credentials)
+    limiter: TokenLimiter = request.app.state.token_limiter
+    limiter.check(token_hash)
     with db.session() as session:
         employee = authenticate(session, credentials.credentials)
     if employee is None:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "invalid or revoked token",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        raise _unauthorized("invalid or revoked token")
     return employee
 
 

@@ -1,32 +1,63 @@
 """Expense intake and status: POST /expenses, GET /expenses/{id}."""
 
 import uuid
-from typing import Annotated
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Response, status
 from sqlalchemy.exc import IntegrityError
 
-from app.api.deps import CurrentEmployee, DbDep
-from app.api.schemas import Accepted, AuditEventOut, DecisionOut, ExpenseIn, ExpenseOut
+from app.api.deps import CurrentEmployee, DbDep, SettingsDep
+from app.api.problems import documented
+from app.api.schemas import (
+    Accepted,
+    AdviceOut,
+    AuditEventOut,
+    DecisionOut,
+    ExpenseIn,
+    ExpenseOut,
+)
+from app.domain.intake import check_claim
 from app.domain.money import in_minor_units
+from app.domain.policy import Policy
+from app.domain.roles import Role
+from app.policy_loader import load_policy
 from app.services import expenses
+from models import Employee, Expense
 
-router = APIRouter(prefix="/expenses", tags=["expenses"])
+router = APIRouter(
+    prefix="/expenses", tags=["expenses"], responses=documented(400, 401, 413, 422, 429, 503)
+)
 
+# Visible ASCII only: the key is stored and compared byte for byte.
 IdempotencyKey = Annotated[
-    str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)
+    str | None,
+    Header(alias="Idempotency-Key", min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$"),
 ]
 
 
-@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=Accepted)
+@router.post(
+    "",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=Accepted,
+    responses=documented(409),
+)
 def submit_expense(
     body: ExpenseIn,
     employee: CurrentEmployee,
     db: DbDep,
+    settings: SettingsDep,
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> Accepted:
     data = body.to_domain()
+    check_claim(
+        load_policy(settings.policy_file),
+        amount=data.amount,
+        currency=data.currency,
+        incurred_on=data.incurred_on,
+        today=datetime.now(UTC).date(),
+    )
     try:
         with db.session() as session:
             expense, _created = expenses.submit(session, employee, data, idempotency_key)
@@ -40,27 +71,82 @@ def submit_expense(
     return Accepted(id=expense.id, status=expense.status, status_url=url)
 
 
-@router.get("/{expense_id}", response_model=ExpenseOut)
-def get_expense(expense_id: uuid.UUID, employee: CurrentEmployee, db: DbDep) -> ExpenseOut:
+def _advice(advice: dict[str, Any] | None, *, show_reasons: bool) -> AdviceOut | None:
+    if not advice:
+        return None
+    confidence = advice.get("confidence")
+    return AdviceOut(
+        recommendation=advice.get("recommendation"),
+        confidence=float(confidence) if confidence is not None else None,
+        model=advice.get("model"),
+        reasons=list(advice.get("reasons", [])) if show_reasons else None,
+        unavailable=advice.get("unavailable"),
+    )
+
+
+def expense_view(
+    expense: Expense,
+    decisions: list[DecisionOut],
+    history: list[AuditEventOut] | None,
+    *,
+    show_reasons: bool,
+) -> ExpenseOut:
+    return ExpenseOut(
+        id=expense.id,
+        status=expense.status,
+        amount=in_minor_units(expense.amount, expense.currency),
+        currency=expense.currency,
+        category=expense.category,
+        merchant=expense.merchant,
+        description=expense.description,
+        incurred_on=expense.incurred_on,
+        receipt_url=expense.receipt_url,
+        steps=expense.steps,
+        current_step=expense.current_step,
+        route_reasons=expense.route_reasons,
+        policy_version=expense.policy_version,
+        llm_advice=_advice(expense.llm_advice, show_reasons=show_reasons),
+        created_at=expense.created_at,
+        decisions=decisions,
+        history=history,
+    )
+
+
+def _sees_everything(viewer: Employee) -> bool:
+    return Role.AUDITOR.value in viewer.roles
+
+
+def _shows_reasons(viewer: Employee, policy: Policy) -> bool:
+    return _sees_everything(viewer) or policy.show_ai_reasons_to_submitter
+
+
+@router.get("/{expense_id}", response_model=ExpenseOut, responses=documented(404))
+def get_expense(
+    expense_id: uuid.UUID, employee: CurrentEmployee, db: DbDep, settings: SettingsDep
+) -> ExpenseOut:
+    """Submitters see their own expense and its decisions; auditors also see the audit history."""
     with db.session() as session:
         expense = expenses.get_for_viewer(session, expense_id, employee)
-        decisions, events = expenses.history(session, expense.id)
-        return ExpenseOut(
-            id=expense.id,
-            status=expense.status,
-            amount=in_minor_units(expense.amount, expense.currency),
-            currency=expense.currency,
-            category=expense.category,
-            merchant=expense.merchant,
-            description=expense.description,
-            incurred_on=expense.incurred_on,
-            receipt_url=expense.receipt_url,
-            steps=expense.steps,
-            current_step=expense.current_step,
-            route_reasons=expense.route_reasons,
-            policy_version=expense.policy_version,
-            llm_advice=expense.llm_advice,
-            created_at=expense.created_at,
-            decisions=[DecisionOut.model_validate(d) for d in decisions],
-            history=[AuditEventOut.model_validate(e) for e in events],
+        decisions = [
+            DecisionOut(
+                step=d.step,
+                role=d.role,
+                outcome=d.outcome,
+                decided_by=name,
+                slack_user_id=d.slack_user_id,
+                reason=d.reason,
+                decided_at=d.decided_at,
+            )
+            for d, name in expenses.decisions_with_deciders(session, expense.id)
+        ]
+        history = None
+        if _sees_everything(employee):
+            history = [
+                AuditEventOut.model_validate(e) for e in expenses.history(session, expense.id)
+            ]
+        return expense_view(
+            expense,
+            decisions,
+            history,
+            show_reasons=_shows_reasons(employee, load_policy(settings.policy_file)),
         )

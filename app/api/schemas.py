@@ -1,31 +1,87 @@
 """Request and response bodies of the HTTP API."""
 
+import re
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic import ValidationError as PydanticValidationError
 
-from app.domain.errors import InvalidMoney
+from app.domain.errors import InvalidInput, InvalidMoney
 from app.domain.money import normalize_currency, parse_amount
+from app.domain.text import clean_text
 from app.services.expenses import NewExpense
 
-# The furthest time zone is UTC+14: a date is "in the future" only if it is future there too.
-LATEST_OFFSET = timedelta(hours=14)
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+TEXT_LIMITS = {"category": 64, "merchant": 200, "description": 2000, "receipt_url": 2048}
+_HTTP_URL: TypeAdapter[AnyHttpUrl] = TypeAdapter(AnyHttpUrl)
+
+
+def _clean(field: str, value: str, *, multiline: bool = False) -> str:
+    try:
+        return clean_text(field, value, max_length=TEXT_LIMITS[field], multiline=multiline)
+    except InvalidInput as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _example(schema: dict[str, Any]) -> None:
+    """A body that is valid today, for the docs and for schemathesis' examples phase."""
+    schema["examples"] = [
+        {
+            "amount": "42.50",
+            "currency": "EUR",
+            "category": "meals",
+            "merchant": "Cafe",
+            "description": "Team lunch",
+            "incurred_on": datetime.now(UTC).date().isoformat(),
+        }
+    ]
 
 
 class ExpenseIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    """A new expense. Text is normalised to NFC with control and bidi characters removed,
+    then trimmed; the lengths below apply after that."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_example)
 
     # Currency is declared first so the amount can be checked against its minor unit.
-    currency: str = Field(min_length=3, max_length=3, examples=["EUR"])
-    amount: str = Field(max_length=32, examples=["42.50"])
-    category: str = Field(min_length=1, max_length=64)
-    merchant: str = Field(min_length=1, max_length=200)
-    description: str = Field(min_length=1, max_length=2000)
-    incurred_on: date
-    receipt_url: AnyHttpUrl | None = Field(default=None)
+    # The JSON schema documents the constraints; the validators below enforce them with
+    # messages a person can act on.
+    currency: str = Field(
+        description="ISO 4217 code of money in circulation (case-insensitive)",
+        json_schema_extra={"pattern": "^[A-Za-z]{3}$"},
+    )
+    amount: str = Field(
+        description="Plain decimal string: ASCII digits and at most one '.'; positive, within "
+        "the currency's minor units and the policy's maximum",
+        json_schema_extra={"pattern": r"^[0-9]{1,14}(\.[0-9]{1,4})?$", "maxLength": 32},
+    )
+    category: str = Field(
+        description="One line", json_schema_extra={"minLength": 1, "maxLength": 64}
+    )
+    merchant: str = Field(
+        description="One line", json_schema_extra={"minLength": 1, "maxLength": 200}
+    )
+    description: str = Field(json_schema_extra={"minLength": 1, "maxLength": 2000})
+    incurred_on: date = Field(
+        description="YYYY-MM-DD, no later than tomorrow and within the policy's claim age"
+    )
+    receipt_url: str | None = Field(
+        default=None,
+        description="http(s) link, kept as given; it counts as a receipt only when it is https "
+        "on a host the policy allows. The server never fetches it.",
+        json_schema_extra={"format": "uri", "maxLength": 2048},
+    )
 
     @field_validator("currency")
     @classmethod
@@ -46,29 +102,52 @@ class ExpenseIn(BaseModel):
         except InvalidMoney as exc:
             raise ValueError(str(exc)) from None
 
-    @field_validator("incurred_on")
+    @field_validator("incurred_on", mode="before")
     @classmethod
-    def _not_future(cls, value: date) -> date:
-        if value > (datetime.now(UTC) + LATEST_OFFSET).date():
-            raise ValueError("incurred_on cannot be in the future")
+    def _iso_date_only(cls, value: object) -> object:
+        # Pydantic would also take a timestamp or a datetime; a claim has a calendar date.
+        if not (isinstance(value, str) and ISO_DATE.fullmatch(value)):
+            raise ValueError("incurred_on must be a date written YYYY-MM-DD")
         return value
+
+    @field_validator("category")
+    @classmethod
+    def _category(cls, value: str) -> str:
+        return _clean("category", value).lower()
+
+    @field_validator("merchant")
+    @classmethod
+    def _merchant(cls, value: str) -> str:
+        return _clean("merchant", value)
+
+    @field_validator("description")
+    @classmethod
+    def _description(cls, value: str) -> str:
+        return _clean("description", value, multiline=True)
 
     @field_validator("receipt_url")
     @classmethod
-    def _url_length(cls, value: AnyHttpUrl | None) -> AnyHttpUrl | None:
-        if value is not None and len(str(value)) > 2048:
-            raise ValueError("receipt_url is longer than 2048 characters")
-        return value
+    def _receipt_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        cleaned = _clean("receipt_url", value)
+        try:
+            url = str(_HTTP_URL.validate_python(cleaned))
+        except PydanticValidationError:
+            raise ValueError("receipt_url must be an http or https URL") from None
+        if len(url) > TEXT_LIMITS["receipt_url"]:
+            raise ValueError("receipt_url is too long")
+        return url
 
     def to_domain(self) -> NewExpense:
         return NewExpense(
             amount=Decimal(self.amount),
             currency=self.currency,
-            category=self.category.lower(),
+            category=self.category,
             merchant=self.merchant,
             description=self.description,
             incurred_on=self.incurred_on,
-            receipt_url=str(self.receipt_url) if self.receipt_url else None,
+            receipt_url=self.receipt_url,
         )
 
 
@@ -79,14 +158,23 @@ class Accepted(BaseModel):
 
 
 class DecisionOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
     step: int
     role: str
     outcome: str
+    decided_by: str | None = Field(description="The approver's name")
     slack_user_id: str | None
     reason: str | None
     decided_at: datetime
+
+
+class AdviceOut(BaseModel):
+    """The AI's advice. Its reasons are shown to auditors, and to submitters if the policy says."""
+
+    recommendation: str | None
+    confidence: float | None
+    model: str | None
+    reasons: list[str] | None
+    unavailable: str | None = Field(description="Why there was no advice, if there was none")
 
 
 class AuditEventOut(BaseModel):
@@ -121,10 +209,10 @@ class ExpenseOut(BaseModel):
     current_step: int
     route_reasons: list[str]
     policy_version: str | None
-    llm_advice: dict[str, Any] | None
+    llm_advice: AdviceOut | None
     created_at: datetime
     decisions: list[DecisionOut]
-    history: list[AuditEventOut]
+    history: list[AuditEventOut] | None = Field(description="The audit history; auditors only")
 
 
 class AuditPage(BaseModel):

@@ -20,3 +20,4 @@ class AuditAction(StrEnum):
     REJECTED = "rejected"
     COMMENTED = "commented"
     DECISION_REFUSED = "decision_refused"
+    SLACK_REQUEST_REFUSED = "slack_request_refused"

@@ -34,3 +34,11 @@ class DecisionRefused(DomainError):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
+
+
+class InvalidInput(DomainError):
+    """A value a person typed is refused; `field` names where it came from."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field

@@ -1,16 +1,30 @@
 """Money: Decimal amounts in an ISO 4217 currency, validated against the currency's minor unit."""
 
-from decimal import Decimal, InvalidOperation
+import re
+from datetime import date
+from decimal import Decimal
 from functools import lru_cache
 
-from babel.numbers import get_currency_precision, list_currencies
+from babel.core import get_global
+from babel.numbers import get_currency_precision, get_territory_currencies
 
 from app.domain.errors import InvalidMoney
 
+# Digits and at most one dot with digits after it: no sign, exponent, grouping or spaces.
+# `[0-9]`, not `\d`, which would also accept other scripts' digits.
+PLAIN_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+# The amount column is NUMERIC(18, 4): anything at or above this cannot be stored.
+STORABLE_BELOW = Decimal("1e14")
+
 
 @lru_cache(maxsize=1)
-def _known_currencies() -> frozenset[str]:
-    return frozenset(list_currencies())
+def circulating_currencies() -> frozenset[str]:
+    """Legal tender somewhere today, per CLDR: no funds, metals, test or settlement codes."""
+    today = date.today()
+    codes: set[str] = set()
+    for territory in get_global("territory_currencies"):
+        codes.update(get_territory_currencies(territory, start_date=today, tender=True))
+    return frozenset(codes)
 
 
 def minor_unit_digits(currency: str) -> int:
@@ -18,28 +32,28 @@ def minor_unit_digits(currency: str) -> int:
 
 
 def normalize_currency(code: str) -> str:
-    upper = code.strip().upper()
-    if len(upper) != 3 or upper not in _known_currencies():
-        raise InvalidMoney(f"{code!r} is not an ISO 4217 currency code")
+    """An ISO 4217 code of money in circulation, in upper case."""
+    if not (len(code) == 3 and code.isascii() and code.isalpha()):
+        raise InvalidMoney("currency must be a three-letter ISO 4217 code such as EUR")
+    upper = code.upper()
+    if upper not in circulating_currencies():
+        raise InvalidMoney(f"{upper} is not a currency in circulation")
     return upper
 
 
 def parse_amount(text: str, currency: str) -> Decimal:
-    """Parse a decimal string; it must be positive and fit the currency's minor unit."""
-    try:
-        amount = Decimal(text.strip())
-    except (InvalidOperation, AttributeError) as exc:
-        raise InvalidMoney(f"{text!r} is not a decimal amount") from exc
-    if not amount.is_finite():
-        raise InvalidMoney("amount must be a finite number")
+    """A plain ASCII decimal string; positive and within the currency's minor unit."""
+    if len(text) > 32 or not PLAIN_DECIMAL.fullmatch(text):
+        raise InvalidMoney("amount must be a plain decimal such as 42.50 (digits and one '.')")
+    amount = Decimal(text)
     if amount <= 0:
         raise InvalidMoney("amount must be more than 0")
+    digits = minor_unit_digits(currency)
     exponent = amount.as_tuple().exponent
     assert isinstance(exponent, int)  # finite decimals have an int exponent
-    digits = minor_unit_digits(currency)
     if -exponent > digits:
         raise InvalidMoney(f"{currency} allows at most {digits} decimal places")
-    if amount >= Decimal("1e12"):
+    if amount >= STORABLE_BELOW:
         raise InvalidMoney("amount is too large")
     return amount.quantize(Decimal(1).scaleb(-digits))
 

@@ -1,12 +1,20 @@
 """The expense policy: limits and allow-lists, parsed from a plain mapping."""
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from app.domain.errors import PolicyError
+from app.domain.errors import InvalidMoney, PolicyError
 from app.domain.money import normalize_currency
+
+# Stored in columns of these sizes with every decision.
+VERSION_MAX_LENGTH = 64
+CATEGORY_MAX_LENGTH = 64
+DEFAULT_MAX_AMOUNT = Decimal("100000")
+DEFAULT_MAX_CLAIM_AGE_DAYS = 365
+HOST_PATTERN = re.compile(r"(\*\.)?([a-z0-9-]+\.)*[a-z0-9-]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +28,13 @@ class Policy:
     receipt_required_from: Decimal | None = None
     category_limits: Mapping[str, Decimal] = field(default_factory=dict)
     fx_rates: Mapping[str, Decimal] = field(default_factory=dict)
+    # Intake refuses claims above this (in the policy currency) or older than this many days.
+    max_amount: Decimal = DEFAULT_MAX_AMOUNT
+    max_claim_age_days: int = DEFAULT_MAX_CLAIM_AGE_DAYS
+    # Hosts whose https links count as a receipt ("files.corp.example", "*.corp.example").
+    receipt_hosts: frozenset[str] = frozenset()
+    # Whether a submitter sees the model's reasons, or only its recommendation.
+    show_ai_reasons_to_submitter: bool = False
 
     def to_policy_currency(self, amount: Decimal, currency: str) -> Decimal | None:
         """The amount in the policy currency, or None when there is no rate for `currency`."""
@@ -54,15 +69,46 @@ def _decimal_map(
     return out
 
 
+def _strings(raw: Mapping[str, Any], key: str) -> list[str]:
+    values = raw.get(key, [])
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise PolicyError(f"policy {key!r} must be a list of strings")
+    return [v.strip().lower() for v in values]
+
+
+def _receipt_hosts(raw: Mapping[str, Any]) -> frozenset[str]:
+    hosts = _strings(raw, "receipt_hosts")
+    for host in hosts:
+        if not HOST_PATTERN.fullmatch(host):
+            raise PolicyError(f"policy 'receipt_hosts': {host!r} is not a host name or *.domain")
+    return frozenset(hosts)
+
+
+def _positive_int(raw: Mapping[str, Any], key: str, default: int) -> int:
+    value = raw.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise PolicyError(f"policy {key!r} must be a whole number of at least 1")
+    return value
+
+
 def parse_policy(raw: Mapping[str, Any]) -> Policy:
     try:
         version = str(raw["version"])
         currency = normalize_currency(str(raw["currency"]))
-        categories = raw["allowed_categories"]
     except KeyError as exc:
         raise PolicyError(f"policy is missing {exc.args[0]!r}") from exc
-    if not isinstance(categories, list) or not all(isinstance(c, str) for c in categories):
-        raise PolicyError("policy 'allowed_categories' must be a list of strings")
+    except InvalidMoney as exc:
+        raise PolicyError(f"policy 'currency': {exc}") from exc
+    if not 0 < len(version) <= VERSION_MAX_LENGTH:
+        raise PolicyError(f"policy 'version' must be 1 to {VERSION_MAX_LENGTH} characters")
+    if "allowed_categories" not in raw:
+        raise PolicyError("policy is missing 'allowed_categories'")
+    categories = _strings(raw, "allowed_categories")
+    if any(not 0 < len(c) <= CATEGORY_MAX_LENGTH for c in categories):
+        raise PolicyError(f"policy categories must be 1 to {CATEGORY_MAX_LENGTH} characters")
+    show_reasons = raw.get("show_ai_reasons_to_submitter", False)
+    if not isinstance(show_reasons, bool):
+        raise PolicyError("policy 'show_ai_reasons_to_submitter' must be true or false")
     confidence = float(raw.get("min_llm_confidence", 0.95))
     if not 0.0 <= confidence <= 1.0:
         raise PolicyError("policy 'min_llm_confidence' must be between 0 and 1")
@@ -73,8 +119,12 @@ def parse_policy(raw: Mapping[str, Any]) -> Policy:
         auto_approve_below=_decimal(raw, "auto_approve_below"),
         min_llm_confidence=confidence,
         finance_required_from=_decimal(raw, "finance_required_from"),
-        allowed_categories=frozenset(c.strip().lower() for c in categories),
+        allowed_categories=frozenset(categories),
         receipt_required_from=receipt,
         category_limits=_decimal_map(raw, "category_limits", keys_are_currencies=False),
         fx_rates=_decimal_map(raw, "fx_rates", keys_are_currencies=True),
+        max_amount=_decimal(raw, "max_amount") if "max_amount" in raw else DEFAULT_MAX_AMOUNT,
+        max_claim_age_days=_positive_int(raw, "max_claim_age_days", DEFAULT_MAX_CLAIM_AGE_DAYS),
+        receipt_hosts=_receipt_hosts(raw),
+        show_ai_reasons_to_submitter=show_reasons,
     )

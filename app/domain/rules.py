@@ -12,7 +12,10 @@ class ExpenseFacts:
     amount: Decimal
     currency: str
     category: str
+    # A receipt the policy counts: an upload, or an https link on an allowed host.
     has_receipt: bool
+    # A link that was given but does not count, to say so in the rule trace.
+    uncounted_receipt_link: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +62,10 @@ def receipt_present(policy: Policy, facts: ExpenseFacts, amount: Decimal | None)
         return RuleResult("receipt_present", True, "receipt attached or not required")
     if amount is not None and amount < threshold:
         return RuleResult("receipt_present", True, f"below the {threshold} receipt threshold")
-    return RuleResult("receipt_present", False, f"a receipt is required from {threshold}")
+    detail = f"a receipt is required from {threshold}"
+    if facts.uncounted_receipt_link:
+        detail += "; the link given is not https on an allowed receipt host"
+    return RuleResult("receipt_present", False, detail)
 
 
 RULES: tuple[Rule, ...] = (currency_convertible, category_allowed, category_limit, receipt_present)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field, ValidationError
 from app.domain.advice import Advice, LlmAdvice, LlmUnavailable, Recommendation
 from app.domain.policy import Policy
 from app.domain.rules import ExpenseFacts
-from app.settings import Settings
+from app.settings import MODEL_NAME_MAX, Settings
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +137,8 @@ class OpenAIReviewer:
             recommendation=Recommendation(answer.recommendation),
             confidence=answer.confidence,
             reasons=tuple(r[:500] for r in answer.reasons),
-            model=response.model or self.model,
+            # The server names the model; it is stored in a column of bounded size.
+            model=(response.model or self.model)[:MODEL_NAME_MAX],
         )
 
 

@@ -12,6 +12,7 @@ from app.domain.advice import Advice, LlmAdvice
 from app.domain.audit import ActorKind, AuditAction
 from app.domain.gate import GateDecision, Route
 from app.domain.policy import Policy
+from app.domain.receipts import counts_as_receipt
 from app.domain.rules import ExpenseFacts
 from app.domain.workflow import Action, Status
 from app.services import audit
@@ -19,12 +20,15 @@ from app.services.transitions import apply_transition
 from models import Expense
 
 
-def facts_of(expense: Expense) -> ExpenseFacts:
+def facts_of(expense: Expense, policy: Policy) -> ExpenseFacts:
+    """What the rules read; a receipt link counts only on a host the policy allows."""
+    counted = counts_as_receipt(expense.receipt_url, policy.receipt_hosts)
     return ExpenseFacts(
         amount=expense.amount,
         currency=expense.currency,
         category=expense.category.strip().lower(),
-        has_receipt=bool(expense.receipt_url),
+        has_receipt=counted,
+        uncounted_receipt_link=bool(expense.receipt_url) and not counted,
     )
 
 

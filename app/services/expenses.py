@@ -84,11 +84,18 @@ def get_for_viewer(session: Session, expense_id: uuid.UUID, viewer: Employee) ->
     return expense
 
 
-def history(
+def decisions_with_deciders(
     session: Session, expense_id: uuid.UUID
-) -> tuple[Sequence[Decision], Sequence[AuditEvent]]:
-    decisions = session.scalars(
-        select(Decision).where(Decision.expense_id == expense_id).order_by(Decision.step)
-    ).all()
-    events = audit.list_events(session, after_id=None, limit=500, expense_id=expense_id)
-    return decisions, events
+) -> Sequence[tuple[Decision, str | None]]:
+    """Each decision on the expense, in step order, with the name of who made it."""
+    stmt = (
+        select(Decision, Employee.name)
+        .outerjoin(Employee, Employee.id == Decision.decided_by_id)
+        .where(Decision.expense_id == expense_id)
+        .order_by(Decision.step)
+    )
+    return [(decision, name) for decision, name in session.execute(stmt).all()]
+
+
+def history(session: Session, expense_id: uuid.UUID) -> Sequence[AuditEvent]:
+    return audit.list_events(session, after_id=None, limit=500, expense_id=expense_id)

@@ -14,8 +14,10 @@ import pytest
 from app.dev import seed_demo_people
 from app.settings import SANDBOX_SIGNING_SECRET, Settings
 from slack.sandbox.app import create_sandbox_app
+from tests.conftest import migrated_database
 from tests.e2e.harness import Stack, wait_for
 from tests.standins.openai_standin import EXPECTED_KEY, create_openai_standin
+from tests.standins.production import production_env
 from tests.standins.server import ServerThread, free_port
 
 OWN_PREFIXES = (
@@ -30,6 +32,10 @@ OWN_PREFIXES = (
     "WORKER_",
     "STUCK_",
     "SWEEP_",
+    "SESSION_",
+    "RATE_LIMIT_",
+    "LLM_",
+    "MAX_",
 )
 
 
@@ -106,31 +112,42 @@ def llm_env(openai: ServerThread) -> dict[str, str]:
 
 
 def postgres_stack(
+    tmp: Path, openai: ServerThread, redis_url: str, **extra_env: str
+) -> Iterator[Stack]:
+    """The bot on a database of its own: no other test's rows can reach its sweeper."""
+    with migrated_database("e2e") as postgres_url:
+        yield from _postgres_stack(tmp, openai, postgres_url, redis_url, **extra_env)
+
+
+def _postgres_stack(
     tmp: Path, openai: ServerThread, postgres_url: str, redis_url: str, **extra_env: str
 ) -> Iterator[Stack]:
     api_port = free_port()
     api = f"http://127.0.0.1:{api_port}"
-    secret = "e2e-" + uuid.uuid4().hex
-    token = "xoxb-e2e-" + uuid.uuid4().hex
+    secret = uuid.uuid4().hex
+    token = "xoxb-" + uuid.uuid4().hex
     sandbox_app = create_sandbox_app(
         bot_token=token, signing_secret=secret, events_url=f"{api}/slack/events"
     )
     with ServerThread(sandbox_app) as sandbox:
         env = clean_env(
-            APP_ENV="test",
-            DATABASE_URL=postgres_url,
-            CELERY_BROKER_URL=redis_url,
+            **production_env(
+                database_url=postgres_url,
+                broker_url=redis_url,
+                slack_api_url=f"{sandbox.url}/api/",
+                bot_token=token,
+                signing_secret=secret,
+            ),
             CELERY_QUEUE=f"expense-bot-e2e-{uuid.uuid4().hex[:8]}",
-            SLACK_API_URL=f"{sandbox.url}/api/",
-            SLACK_BOT_TOKEN=token,
-            SLACK_SIGNING_SECRET=secret,
             SLACK_APPROVALS_CHANNEL="C0APPROVALS",
             DATA_DIR=str(tmp),
             PUBLIC_BASE_URL=api,
             **llm_env(openai),
             **extra_env,
         )
-        settings = Settings(_env_file=None, data_dir=tmp, database_url=postgres_url)
+        settings = Settings(
+            _env_file=None, app_env="development", data_dir=tmp, database_url=postgres_url
+        )
         tokens = seed_demo_people(settings)
         procs = Processes(tmp)
         try:
@@ -169,8 +186,7 @@ def stack(
 ) -> Iterator[Stack]:
     tmp = tmp_path_factory.mktemp(request.param)
     if request.param == "postgres":
-        postgres_url = request.getfixturevalue("postgres_url")
         redis_url = request.getfixturevalue("redis_url")
-        yield from postgres_stack(tmp, openai_standin, postgres_url, redis_url)
+        yield from postgres_stack(tmp, openai_standin, redis_url)
     else:
         yield from embedded_stack(tmp, openai_standin)

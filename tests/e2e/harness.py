@@ -1,44 +1,17 @@
 """Drives a running bot over HTTP the way employees, Slack and auditors do."""
 
-import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 
 from slack.ids import CallbackId
 from slack.sandbox.payloads import block_actions, signed_request, view_submission
+from tests.helpers import expense_body, wait_for
 
-T = TypeVar("T")
-
-
-def wait_for(probe: Callable[[], T | None], *, timeout: float = 30, what: str = "condition") -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.1)
-
-
-def expense_body(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "amount": "120.00",
-        "currency": "USD",
-        "category": "travel",
-        "merchant": "Rail Co",
-        "description": "Train to the client site",
-        "receipt_url": "https://files.example/r.pdf",
-        "incurred_on": (date.today() - timedelta(days=2)).isoformat(),
-    }
-    body.update(overrides)
-    return body
+__all__ = ["Stack", "expense_body", "unique_key", "wait_for"]
 
 
 @dataclass
@@ -65,7 +38,8 @@ class Stack:
         assert response.status_code == 202, response.text
         return str(response.json()["id"])
 
-    def expense(self, expense_id: str, who: str = "alice") -> dict[str, Any]:
+    def expense(self, expense_id: str, who: str = "dana") -> dict[str, Any]:
+        """The expense as `who` sees it; by default the auditor, who sees its whole history."""
         response = self.http.get(
             f"{self.api}/expenses/{expense_id}",
             headers={"Authorization": f"Bearer {self.tokens[who]}"},
@@ -74,7 +48,7 @@ class Stack:
         return dict(response.json())
 
     def wait_status(
-        self, expense_id: str, status: str, who: str = "alice", timeout: float = 30
+        self, expense_id: str, status: str, who: str = "dana", timeout: float = 30
     ) -> dict[str, Any]:
         def probe() -> dict[str, Any] | None:
             current = self.expense(expense_id, who)

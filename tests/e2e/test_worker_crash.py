@@ -17,14 +17,12 @@ pytestmark = pytest.mark.e2e
 def crash_stack(
     tmp_path_factory: pytest.TempPathFactory,
     openai_standin: ServerThread,
-    postgres_url: str,
     redis_url: str,
 ) -> Iterator[Stack]:
     tmp = tmp_path_factory.mktemp("crash")
     yield from postgres_stack(
         tmp,
         openai_standin,
-        postgres_url,
         redis_url,
         STUCK_AFTER_SECONDS="10",
         SWEEP_INTERVAL_SECONDS="2",

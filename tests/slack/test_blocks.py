@@ -29,6 +29,7 @@ def view(**overrides: object) -> CardView:
         "incurred_on": "2026-11-20",
         "description": "Team lunch",
         "receipt_url": None,
+        "receipt_counted": False,
         "route_reasons": ("amount over limit",),
         "llm_advice": {
             "recommendation": "approve",
@@ -137,3 +138,38 @@ def test_outcome_notice_quotes_reason_safely() -> None:
     )
     assert "<!channel>" not in text
     assert "rejected by <@U0BOB>" in text
+
+
+def test_llm_reasons_are_escaped_exactly_once() -> None:
+    advice = {
+        "recommendation": "approve",
+        "confidence": 0.97,
+        "reasons": ["Fits Q&A policy <clause 4>"],
+        "model": "m&m",
+    }
+    text = all_text(approval_card(view(llm_advice=advice)))
+    assert "Fits Q&amp;A policy &lt;clause 4&gt;" in text
+    assert "&amp;amp;" not in text
+    assert "&amp;lt;" not in text
+    assert "m&amp;m" in text
+
+
+@pytest.mark.parametrize(
+    ("url", "counted", "shown"),
+    [
+        (None, False, "*Receipt:*\\nnone"),
+        ("https://tinyurl.com/x", False, "link not counted"),
+        (
+            "https://files.corp.example/a?b=1&c=|",
+            True,
+            "<https://files.corp.example/a?b=1&amp;c=%7C|",
+        ),
+    ],
+)
+def test_receipt_field_says_whether_the_link_counts(
+    url: str | None, counted: bool, shown: str
+) -> None:
+    text = all_text(approval_card(view(receipt_url=url, receipt_counted=counted)))
+    assert shown in text
+    if not counted:
+        assert "tinyurl" not in text  # an uncounted link is not offered to click

@@ -48,6 +48,8 @@ def test_sdk_files_are_untouched() -> None:
 
 def _run(args: list[str], cwd: Path) -> str:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    # Importing the worker module builds its settings; production would want real secrets.
+    env["APP_ENV"] = "development"
     out = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     return out.stdout

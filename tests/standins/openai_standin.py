@@ -7,6 +7,7 @@ LLM-ERROR or LLM-REJECT make it misbehave or disagree; anything else gets a conf
 import asyncio
 import json
 import re
+import secrets
 import time
 import uuid
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-EXPECTED_KEY = "sk-standin"
+EXPECTED_KEY = "sk-standin-" + secrets.token_hex(16)
 _DATA = re.compile(r"<<EXPENSE [0-9a-f]+>>\n(.*)\n<<END EXPENSE [0-9a-f]+>>", re.S)
 
 

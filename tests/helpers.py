@@ -1,0 +1,35 @@
+"""Helpers every kind of test shares: a valid expense body, and polling with a deadline."""
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+RECEIPT_HOST = "files.example"
+
+
+def wait_for(probe: Callable[[], T | None], *, timeout: float = 30, what: str = "condition") -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.1)
+
+
+def expense_body(**overrides: Any) -> dict[str, Any]:
+    """A valid expense as an employee would submit it, two days ago, with a receipt link."""
+    body: dict[str, Any] = {
+        "amount": "120.00",
+        "currency": "USD",
+        "category": "travel",
+        "merchant": "Rail Co",
+        "description": "Train to the client site",
+        "receipt_url": f"https://{RECEIPT_HOST}/r.pdf",
+        "incurred_on": (datetime.now(UTC).date() - timedelta(days=2)).isoformat(),
+    }
+    body.update(overrides)
+    return body
