@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
-from app.domain.errors import DomainError
+from app.domain.errors import DomainError, PolicyError
 from app.domain.roles import Role
+from app.policy_loader import load_policy
 from app.secrets_check import masked_url
 from app.settings import Environment, Settings
 
@@ -144,6 +145,9 @@ def cmd_doctor(settings: Settings, _args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+STARTS_THE_BOT = (cmd_api, cmd_worker, cmd_beat, cmd_dev)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="expense-bot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -212,7 +216,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     run: Callable[[Settings, argparse.Namespace], int] = args.run
     try:
+        if run in STARTS_THE_BOT:
+            # Refuse to start on a policy that cannot be read, rather than fail on first use.
+            load_policy(settings.policy_file)
         return run(settings, args)
+    except PolicyError as exc:
+        print(f"configuration error: POLICY_FILE: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     except DomainError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR

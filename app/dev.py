@@ -58,7 +58,7 @@ def seed_demo_people(settings: Settings) -> dict[str, str]:
     return tokens
 
 
-def _banner(settings: Settings, base: str) -> str:
+def banner(settings: Settings, base: str) -> str:
     lines = [
         "",
         "Expense bot is running.",
@@ -101,7 +101,7 @@ def run_dev(settings: Settings, *, host: str, port: int) -> int:
         # preexec_fn is unsafe with threads; none have started in this process yet.
         preexec_fn=_die_with_parent,
     )
-    print(_banner(settings, base), flush=True)
+    print(banner(settings, base), flush=True)
     try:
         uvicorn.run(
             create_app(settings),

@@ -48,6 +48,8 @@ PLACEHOLDER_MARKERS = (
     "todo",
     "<",
 )
+# The channel ids of our own examples and of the development default.
+EXAMPLE_CHANNELS = frozenset({"C0APPROVALS", "C0123456789"})
 MIN_LENGTH = {"SLACK_SIGNING_SECRET": 20, "SESSION_SECRET": 32, "database password": 12}
 MIN_DISTINCT_CHARACTERS = 6
 HOW_TO_GENERATE = {
@@ -131,6 +133,7 @@ def production_problems(
     database_url: str,
     broker_url: str,
     slack_ids: Mapping[str, str],
+    approvals_channel: str,
 ) -> list[Problem]:
     problems = _secret_problems(secrets)
     problems += _llm_problems(openai_api_key, llm_review=llm_review, base_url=openai_base_url)
@@ -142,6 +145,10 @@ def production_problems(
         for name, value in slack_ids.items()
         if not value
     ]
+    if approvals_channel in EXAMPLE_CHANNELS:
+        problems.append(
+            Problem("SLACK_APPROVALS_CHANNEL", "is an example id; set your approvals channel's id")
+        )
     return problems
 
 

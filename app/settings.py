@@ -140,6 +140,7 @@ class Settings(BaseSettings):
             database_url=self.database_url,
             broker_url=self.celery_broker_url,
             slack_ids={"SLACK_TEAM_ID": self.slack_team_id, "SLACK_APP_ID": self.slack_app_id},
+            approvals_channel=self.slack_approvals_channel,
         )
 
     @property

@@ -8,7 +8,7 @@ import json
 from typing import Any
 from urllib.parse import parse_qs
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 
 class _Shape(BaseModel):
@@ -37,6 +37,14 @@ class _View(_Shape):
     private_metadata: str | None = None
 
 
+# What Bolt reads without checking, per interaction type.
+REQUIRED_PARTS = {
+    "block_actions": ("actions",),
+    "view_submission": ("view",),
+    "view_closed": ("view",),
+}
+
+
 class Interaction(_Shape):
     """block_actions, view_submission, view_closed, shortcuts: form field `payload`."""
 
@@ -46,9 +54,16 @@ class Interaction(_Shape):
     enterprise: _Id | None = None
     user: _Id
     channel: _Id | None = None
-    actions: list[_Action] | None = None
+    actions: list[_Action] | None = Field(default=None, min_length=1)
     view: _View | None = None
     trigger_id: str | None = None
+
+    @model_validator(mode="after")
+    def _parts_its_type_needs(self) -> "Interaction":
+        needs = REQUIRED_PARTS.get(self.type, ())
+        if any(getattr(self, part) is None for part in needs):
+            raise ValueError(f"a {self.type} payload needs {', '.join(needs)}")
+        return self
 
 
 class Command(_Shape):

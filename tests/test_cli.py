@@ -1,12 +1,15 @@
 """The command line: what it creates, and the exit codes and messages when it cannot."""
 
 import uuid
+from pathlib import Path
 
 import pytest
 
 from app.cli import EXIT_CONFIG, EXIT_ERROR, EXIT_OK, EXIT_UNREACHABLE, main
 from app.db import Database
+from app.dev import banner
 from app.services.employees import authenticate
+from app.settings import Settings
 
 
 @pytest.fixture
@@ -85,3 +88,40 @@ def test_bad_configuration_and_unreachable_database(
     monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg2://postgres@127.0.0.1:1/none")
     assert main(["token", "create", "--email", "a@b.c"]) == EXIT_UNREACHABLE
     assert "cannot reach the database" in capsys.readouterr().err
+
+
+def test_the_bot_refuses_to_start_on_an_unreadable_policy(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("APP_ENV", "development")
+    policy = tmp_path / "policy.toml"
+    policy.write_text('version = "x"\ncurrency = "XAU"\n')
+    monkeypatch.setenv("POLICY_FILE", str(policy))
+    assert main(["worker"]) == EXIT_CONFIG
+    assert "POLICY_FILE" in capsys.readouterr().err
+
+
+def test_doctor_and_the_dev_banner_never_print_a_secret(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    secrets = {
+        "DATABASE_URL": "postgresql+psycopg2://bot:db-Secret-4711@127.0.0.1:1/bot",
+        "CELERY_BROKER_URL": "redis://:broker-Secret-4712@127.0.0.1:1/0",
+        "SLACK_BOT_TOKEN": "xoxb-bot-Secret-4713",
+        "SLACK_SIGNING_SECRET": "signing-Secret-4714",
+        "SESSION_SECRET": "session-Secret-4715",
+        "OPENAI_API_KEY": "sk-openai-Secret-4716",
+    }
+    for name, value in secrets.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("APP_ENV", "development")
+    assert main(["doctor"]) == EXIT_OK
+    printed = capsys.readouterr()
+    shown = banner(Settings(_env_file=None), "http://127.0.0.1:8000")
+    for value in secrets.values():
+        secret_part = value.split("Secret-")[1]
+        assert secret_part not in printed.out + printed.err
+        assert secret_part not in shown
+    assert "production would refuse to start" in printed.out

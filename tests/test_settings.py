@@ -29,6 +29,7 @@ def strong_production(**overrides: object) -> dict[str, object]:
         "celery_broker_url": "redis://redis:6379/0",
         "slack_team_id": "T0TEAM",
         "slack_app_id": "A0APP",
+        "slack_approvals_channel": "C0REAL",
     }
     values.update(overrides)
     return values
@@ -115,6 +116,7 @@ def test_production_names_every_problem_without_printing_values() -> None:
         ({"celery_broker_url": "sqla+sqlite:///b.db"}, "CELERY_BROKER_URL"),
         ({"slack_team_id": ""}, "SLACK_TEAM_ID"),
         ({"slack_app_id": ""}, "SLACK_APP_ID"),
+        ({"slack_approvals_channel": "C0123456789"}, "SLACK_APPROVALS_CHANNEL"),
     ],
 )
 def test_production_refuses_each_weak_value(override: dict[str, object], setting: str) -> None:

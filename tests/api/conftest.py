@@ -65,6 +65,7 @@ def production_settings(
         "slack_bot_token": BOT_TOKEN,
         "slack_signing_secret": SIGNING_SECRET,
         "slack_team_id": TEAM["id"],
+        "slack_approvals_channel": "C0CARDS",
         "slack_app_id": APP_ID,
         "slack_api_url": f"{slack_url}/api/",
         "session_secret": secrets.token_urlsafe(48),

@@ -1,7 +1,5 @@
 """Each attack class, tried for real: the refusal, and proof that nothing changed."""
 
-import hashlib
-import hmac
 import json
 import os
 import secrets
@@ -30,7 +28,7 @@ from slack.card_data import load_card_view
 from slack.ids import ActionId, BlockId
 from slack.sandbox.payloads import APP_ID, TEAM, block_actions, signed_request
 from tests.api.conftest import AppFactory
-from tests.api.helpers import SIGNING_SECRET, Person
+from tests.api.helpers import SIGNING_SECRET, Person, signed_raw
 from tests.conftest import JobRecorder
 from tests.helpers import expense_body, wait_for
 
@@ -193,20 +191,6 @@ def test_the_same_click_from_our_workspace_is_accepted(
     expense_id = pending_expense()
     assert post_slack(client, card_click(db, expense_id, approver.slack_id)).status_code == 200
     assert refused_requests(db, approver.slack_id) == []
-
-
-def signed_raw(
-    body: bytes, *, secret: str = SIGNING_SECRET, ts: str | None = None
-) -> dict[str, str]:
-    """Slack's scheme over raw bytes, so that even non-UTF-8 bodies can be signed."""
-    timestamp = ts or str(int(time.time()))
-    base = b"v0:" + timestamp.encode() + b":" + body
-    signature = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
-    return {
-        "Content-Type": "application/x-www-form-urlencoded",
-        "X-Slack-Request-Timestamp": timestamp,
-        "X-Slack-Signature": signature,
-    }
 
 
 def test_unsigned_forged_stale_and_truncated_slack_requests_are_401(client: TestClient) -> None:

@@ -1,6 +1,7 @@
 """Starts the whole bot twice: on PostgreSQL + Redis, and as the embedded default (`dev`)."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from tests.standins.openai_standin import EXPECTED_KEY, create_openai_standin
 from tests.standins.production import production_env
 from tests.standins.server import ServerThread, free_port
 
+ROOT = Path(__file__).resolve().parents[2]
 OWN_PREFIXES = (
     "DATABASE_",
     "CELERY_",
@@ -139,7 +141,6 @@ def _postgres_stack(
                 signing_secret=secret,
             ),
             CELERY_QUEUE=f"expense-bot-e2e-{uuid.uuid4().hex[:8]}",
-            SLACK_APPROVALS_CHANNEL="C0APPROVALS",
             DATA_DIR=str(tmp),
             PUBLIC_BASE_URL=api,
             **llm_env(openai),
@@ -164,9 +165,11 @@ def _postgres_stack(
 
 
 def embedded_stack(tmp: Path, openai: ServerThread) -> Iterator[Stack]:
+    """`expense-bot dev` as a new user runs it: with .env.example copied to .env."""
     port = free_port()
     api = f"http://127.0.0.1:{port}"
     data = tmp / "data"
+    shutil.copy(ROOT / ".env.example", tmp / ".env")
     env = clean_env(DATA_DIR=str(data), **llm_env(openai))
     procs = Processes(tmp)
     try:

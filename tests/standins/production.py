@@ -26,6 +26,7 @@ def production_env(
         # The sandbox signs its payloads as this workspace and app.
         "SLACK_TEAM_ID": TEAM["id"],
         "SLACK_APP_ID": APP_ID,
+        "SLACK_APPROVALS_CHANNEL": "C0CARDS",
         "SESSION_SECRET": secrets.token_urlsafe(48),
         # The limiter is on, set far above what a test or benchmark sends, so its cost counts.
         "RATE_LIMIT_PER_TOKEN": "1000000/minute",
