@@ -5,6 +5,7 @@ import json
 import time
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from slack.ids import ActionId, CallbackId
 from slack.sandbox.payloads import signed_request, view_submission
@@ -391,3 +392,24 @@ def test_clicks_are_acked_within_slacks_deadline_while_slack_is_slow(stack: Stac
     finally:
         stack.clear_failures()
     assert len(stack.expense(expense_id)["decisions"]) == 1
+
+
+def test_no_secret_reaches_a_process_log(stack: Stack) -> None:
+    """Whatever the processes logged so far in this module, no secret of theirs is in it."""
+    if stack.kind != "postgres":
+        pytest.skip("the embedded default runs on the sandbox's published development values")
+    stack.submit("alice", expense_body(amount="not money"))  # a 422 that gets logged
+    stack.http.get(f"{stack.api}/expenses/x", headers={"Authorization": "Bearer wrong"})
+    assert stack.workdir is not None
+    logs = "".join(p.read_text(errors="replace") for p in stack.workdir.glob("*.log"))
+    assert "Task tasks." in logs  # the worker's log is really there
+    password = make_url(stack.env["DATABASE_URL"]).password
+    assert password
+    for secret in (
+        password,
+        stack.env["SLACK_SIGNING_SECRET"],
+        stack.env["SLACK_BOT_TOKEN"],
+        stack.env["SESSION_SECRET"],
+        stack.env["OPENAI_API_KEY"],
+    ):
+        assert secret not in logs
