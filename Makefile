@@ -3,13 +3,15 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# Every dependency is pinned here; `make lock` refreshes it from pyproject.toml.
+LOCK := requirements.lock
 
-.PHONY: dev test lint bench install clean
+.PHONY: dev test test-fast lint bench install lock clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c $(LOCK) -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -24,6 +26,14 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/pytest
+
+# The edit-test loop: domain, services and adapter tests; no API or worker processes.
+test-fast: $(STAMP)
+	$(BIN)/pytest -m "not e2e and not slow" -q -n 2
+
+lock: $(STAMP)
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --upgrade -o $(LOCK)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.callbacks

@@ -6,7 +6,7 @@ from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from app.api import audit, errors, expenses
+from app.api import audit, errors, expenses, health
 from app.api.body_limit import BodyLimit
 from app.api.problems import add_problem_schemas
 from app.api.rate_limit import AddressLimit, TokenLimiter
@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None, job_sender: JobSender | None = 
         limit=settings.rate_limit_per_address,
     )
     api.add_middleware(CorrelationIdMiddleware)
+    api.include_router(health.router)
     api.include_router(expenses.router)
     api.include_router(audit.router)
     bolt = build_bolt_app(settings, db, make_web_client(settings))
@@ -76,9 +77,5 @@ def create_app(settings: Settings | None = None, job_sender: JobSender | None = 
                 events_url=f"{settings.public_base_url.rstrip('/')}/slack/events",
             ),
         )
-
-    @api.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
 
     return api

@@ -1,5 +1,6 @@
 """The deployment files: compose services, the Slack manifest and .env.example stay in step."""
 
+import os
 import re
 import shutil
 import subprocess
@@ -37,6 +38,8 @@ def test_compose_config_validates_when_docker_compose_is_installed() -> None:
     result = subprocess.run(
         ["docker", "compose", "config", "--quiet"],
         cwd=ROOT,
+        # Compose refuses to run without a database password, by design.
+        env={**os.environ, "POSTGRES_PASSWORD": "a-real-one-in-production"},
         capture_output=True,
         text=True,
         check=False,
@@ -58,3 +61,10 @@ def test_env_example_documents_every_setting() -> None:
     )
     expected = {name.upper() for name in Settings.model_fields}
     assert expected <= documented, expected - documented
+
+
+def test_compose_checks_the_api_for_readiness() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    check = " ".join(compose["services"]["api"]["healthcheck"]["test"])
+    assert "/readyz" in check
+    assert compose["x-bot"]["environment"]["APP_ENV"] == "production"

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -134,6 +135,7 @@ def count(db: Database, submitter: Person) -> int:
         return int(session.scalar(stmt) or 0)
 
 
+@pytest.mark.slow
 @settings(
     max_examples=300,
     deadline=None,

@@ -29,6 +29,7 @@ CHECKS = [
 EXAMPLES_PER_OPERATION = 100
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("role", ["employee", "auditor"])
 def test_every_answer_is_declared_and_never_a_server_error(
     make_client: AppFactory, person: Callable[..., Person], role: str
