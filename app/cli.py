@@ -11,6 +11,7 @@ from sqlalchemy.exc import OperationalError
 
 from app.domain.errors import DomainError, PolicyError
 from app.domain.roles import Role
+from app.logs import configure_logging
 from app.policy_loader import load_policy
 from app.secrets_check import masked_url
 from app.settings import Environment, Settings
@@ -77,12 +78,13 @@ def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     uvicorn.run(
-        "app.main:create_app",
+        "app.main:app_for_server",
         factory=True,
         host=args.host,
         port=args.port,
         workers=args.workers,
         log_level="info",
+        log_config=None,  # our structured logging, configured in every server process
         # Slack and clients keep connections open; don't wait for them forever on shutdown.
         timeout_graceful_shutdown=5,
     )
@@ -215,6 +217,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _print_config_errors(exc)
         return EXIT_CONFIG
     run: Callable[[Settings, argparse.Namespace], int] = args.run
+    if run in STARTS_THE_BOT:
+        configure_logging(settings)
     try:
         if run in STARTS_THE_BOT:
             # Refuse to start on a policy that cannot be read, rather than fail on first use.

@@ -108,6 +108,7 @@ def run_dev(settings: Settings, *, host: str, port: int) -> int:
             host=host,
             port=port,
             log_level="info",
+            log_config=None,  # keep the structured logging `expense-bot` configured
             timeout_graceful_shutdown=GRACEFUL_SECONDS,
         )
     finally:

@@ -11,6 +11,7 @@ from app.api.body_limit import BodyLimit
 from app.api.problems import add_problem_schemas
 from app.api.rate_limit import AddressLimit, TokenLimiter
 from app.db import Database, JobSender
+from app.logs import configure_logging
 from app.settings import Settings, get_settings
 from slack.bolt import build_bolt_app
 from slack.client import make_web_client
@@ -79,3 +80,10 @@ def create_app(settings: Settings | None = None, job_sender: JobSender | None = 
         )
 
     return api
+
+
+def app_for_server() -> FastAPI:
+    """The factory `expense-bot api` gives uvicorn: each server process logs as configured."""
+    settings = get_settings()
+    configure_logging(settings)
+    return create_app(settings)

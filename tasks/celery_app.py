@@ -6,6 +6,7 @@ from typing import Any
 from celery import Celery
 
 import app  # noqa: F401  (puts our `slack` package ahead of the SDK's before anything imports it)
+import tasks.log_context  # noqa: F401  (connects the worker's logging signals)
 from app import job_names
 from app.db import Job
 from app.settings import Settings, get_settings

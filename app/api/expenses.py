@@ -21,6 +21,7 @@ from app.domain.intake import check_claim
 from app.domain.money import in_minor_units
 from app.domain.policy import Policy
 from app.domain.roles import Role
+from app.logs import bind
 from app.policy_loader import load_policy
 from app.services import expenses
 from models import Employee, Expense
@@ -66,6 +67,7 @@ def submit_expense(
         with db.session() as session:
             expense, _created = expenses.submit(session, employee, data, idempotency_key)
     # The session has committed: the expense is durable before we answer.
+    bind(expense_id=expense.id)
     url = f"/expenses/{expense.id}"
     response.headers["Location"] = url
     return Accepted(id=expense.id, status=expense.status, status_url=url)
@@ -125,6 +127,7 @@ def get_expense(
     expense_id: uuid.UUID, employee: CurrentEmployee, db: DbDep, settings: SettingsDep
 ) -> ExpenseOut:
     """Submitters see their own expense and its decisions; auditors also see the audit history."""
+    bind(expense_id=expense_id)
     with db.session() as session:
         expense = expenses.get_for_viewer(session, expense_id, employee)
         decisions = [

@@ -394,8 +394,8 @@ def test_clicks_are_acked_within_slacks_deadline_while_slack_is_slow(stack: Stac
     assert len(stack.expense(expense_id)["decisions"]) == 1
 
 
-def test_no_secret_reaches_a_process_log(stack: Stack) -> None:
-    """Whatever the processes logged so far in this module, no secret of theirs is in it."""
+def test_process_logs_are_structured_and_hold_no_secret(stack: Stack) -> None:
+    """Whatever the processes logged so far in this module: JSON lines, and no secret."""
     if stack.kind != "postgres":
         pytest.skip("the embedded default runs on the sandbox's published development values")
     stack.submit("alice", expense_body(amount="not money"))  # a 422 that gets logged
@@ -405,6 +405,11 @@ def test_no_secret_reaches_a_process_log(stack: Stack) -> None:
     assert "Task tasks." in logs  # the worker's log is really there
     password = make_url(stack.env["DATABASE_URL"]).password
     assert password
+    lines = [json.loads(x) for x in logs.splitlines() if x.startswith("{")]
+    tasks = [x for x in lines if "task_id" in x and "expense_id" in x]
+    assert tasks, "worker lines carry the task and expense ids"
+    assert all({"timestamp", "level", "logger", "event"} <= set(x) for x in lines)
+    assert any("request_id" in x and x["logger"] == "uvicorn.access" for x in lines)
     for secret in (
         password,
         stack.env["SLACK_SIGNING_SECRET"],
