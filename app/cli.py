@@ -2,6 +2,7 @@
 
 import argparse
 import os
+import shutil
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
@@ -74,9 +75,18 @@ def cmd_token_create(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _metrics_dir(settings: Settings, port: int) -> None:
+    """Each uvicorn worker writes its metrics here; /metrics adds them up. Emptied at start."""
+    path = (settings.data_dir / "metrics" / f"api-{port}").resolve()
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+
+
 def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
+    _metrics_dir(settings, args.port)
     uvicorn.run(
         "app.main:app_for_server",
         factory=True,

@@ -8,6 +8,7 @@ from fastapi.openapi.utils import get_openapi
 
 from app.api import audit, errors, expenses, health
 from app.api.body_limit import BodyLimit
+from app.api.http_metrics import HttpMetrics
 from app.api.problems import add_problem_schemas
 from app.api.rate_limit import AddressLimit, TokenLimiter
 from app.db import Database, JobSender
@@ -51,8 +52,8 @@ def create_app(settings: Settings | None = None, job_sender: JobSender | None = 
         settings.rate_limit_storage_url, settings.rate_limit_per_token
     )
     errors.install(api)
-    # Added innermost first: a request meets the request id, then the address limit, then
-    # the body limit.
+    # Added innermost first: a request meets the request id, then metrics, then the address
+    # limit, then the body limit.
     api.add_middleware(
         BodyLimit, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes
     )
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None, job_sender: JobSender | None = 
         storage_url=settings.rate_limit_storage_url,
         limit=settings.rate_limit_per_address,
     )
+    api.add_middleware(HttpMetrics)
     api.add_middleware(CorrelationIdMiddleware)
     api.include_router(health.router)
     api.include_router(expenses.router)

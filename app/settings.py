@@ -85,6 +85,8 @@ class Settings(BaseSettings):
     rate_limit_storage_url: str = Field(default="", repr=False)
 
     worker_concurrency: int = Field(default=16, ge=1)
+    # The worker serves Prometheus metrics on this port; 0 turns it off.
+    worker_metrics_port: int = Field(default=9101, ge=0, le=65535)
     task_time_limit_seconds: int = Field(default=300, ge=10)
     broker_visibility_timeout_seconds: int = Field(default=3600, ge=60)
     stuck_after_seconds: int = Field(default=120, ge=10)

@@ -7,6 +7,7 @@ from celery import Celery
 
 import app  # noqa: F401  (puts our `slack` package ahead of the SDK's before anything imports it)
 import tasks.log_context  # noqa: F401  (connects the worker's logging signals)
+import tasks.metrics_server  # noqa: F401  (serves the worker's metrics when it starts)
 from app import job_names
 from app.db import Job
 from app.settings import Settings, get_settings

@@ -4,10 +4,11 @@ import uuid
 
 from sqlalchemy.exc import OperationalError
 
-from app.domain.gate import decide
+from app.domain.gate import Route, decide
 from app.domain.workflow import Status
 from app.job_names import EVALUATE_EXPENSE
 from app.llm.reviewer import review_input
+from app.metrics import DECISIONS
 from app.policy_loader import load_policy
 from app.services.evaluation import facts_of, record_gate_decision
 from models import Expense
@@ -38,4 +39,8 @@ def evaluate_expense(expense_id: str) -> str:
     decision = decide(policy, facts, advice)
     with rt.db.session() as session:
         applied = record_gate_decision(session, eid, decision, advice, policy)
-    return decision.route.value if applied else "skipped"
+    if not applied:
+        return "skipped"
+    auto = decision.route is Route.AUTO_APPROVE
+    DECISIONS.labels("auto", "approved" if auto else "routed_to_human").inc()
+    return decision.route.value

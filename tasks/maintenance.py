@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from app import job_names
 from app.db import enqueue_after_commit
+from app.metrics import RECOVERIES
 from app.services.recovery import lost_jobs, purge_replay_receipts
 from models.base import utcnow
 from tasks.celery_app import celery_app
@@ -22,5 +23,6 @@ def sweep_stuck() -> int:
         # Queued like any other job: they leave only once this transaction commits.
         for job in jobs:
             enqueue_after_commit(session, job.task, *job.args)
+            RECOVERIES.labels(job.task.rsplit(".", 1)[-1]).inc()
         purge_replay_receipts(session, before=now - RECEIPT_RETENTION)
     return len(jobs)

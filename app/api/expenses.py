@@ -4,7 +4,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Response, status
+from fastapi import APIRouter, Header, Request, Response, status
 from sqlalchemy.exc import IntegrityError
 
 from app.api.deps import CurrentEmployee, DbDep, SettingsDep
@@ -48,6 +48,7 @@ def submit_expense(
     employee: CurrentEmployee,
     db: DbDep,
     settings: SettingsDep,
+    request: Request,
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> Accepted:
@@ -61,11 +62,12 @@ def submit_expense(
     )
     try:
         with db.session() as session:
-            expense, _created = expenses.submit(session, employee, data, idempotency_key)
+            expense, created = expenses.submit(session, employee, data, idempotency_key)
     except IntegrityError:
         # A concurrent request with the same key won the insert; answer with its expense.
         with db.session() as session:
-            expense, _created = expenses.submit(session, employee, data, idempotency_key)
+            expense, created = expenses.submit(session, employee, data, idempotency_key)
+    request.state.intake_outcome = "accepted" if created else "duplicate"
     # The session has committed: the expense is durable before we answer.
     bind(expense_id=expense.id)
     url = f"/expenses/{expense.id}"

@@ -3,12 +3,13 @@
 import logging
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from kombu.connection import Connection
 from sqlalchemy import text
 
 from app.api.problems import problem_response
 from app.db import Database
+from app.metrics import exposition
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,13 @@ def _broker_ok(url: str) -> bool:
     except Exception:  # noqa: BLE001
         log.warning("readiness: broker unreachable", exc_info=True)
         return False
+
+
+@router.get("/metrics")
+def metrics() -> Response:
+    """Prometheus' scrape target; keep it on the internal network (see README)."""
+    body, media_type = exposition()
+    return Response(body, media_type=media_type)
 
 
 @router.get("/healthz")

@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 KEY_PREFIX = "expense-bot-limits"
 # Slack's requests all come from Slack's addresses and are signed; health checks are probes;
 # the development sandbox is this app's own Slack stand-in.
-EXEMPT_PATHS = ("/slack/events", "/healthz", "/readyz", "/sandbox")
+EXEMPT_PATHS = ("/slack/events", "/healthz", "/readyz", "/metrics", "/sandbox")
 
 
 def _options(url: str) -> dict[str, str]:

@@ -3,6 +3,7 @@
 import json
 import logging
 import secrets
+import time
 from typing import Literal, Protocol
 
 import openai
@@ -13,6 +14,7 @@ from pydantic import BaseModel, Field, ValidationError
 from app.domain.advice import Advice, LlmAdvice, LlmUnavailable, Recommendation
 from app.domain.policy import Policy
 from app.domain.rules import ExpenseFacts
+from app.metrics import LLM_ERRORS, LLM_SECONDS, LLM_TOKENS
 from app.settings import MODEL_NAME_MAX, Settings
 
 log = logging.getLogger(__name__)
@@ -110,6 +112,15 @@ class OpenAIReviewer:
         ]
 
     def review(self, review: ReviewInput, policy: Policy) -> Advice:
+        """Ask the model, timing the call and counting what went wrong, if anything did."""
+        started = time.perf_counter()
+        advice = self._review(review, policy)
+        LLM_SECONDS.labels(self.model).observe(time.perf_counter() - started)
+        if isinstance(advice, LlmUnavailable):
+            LLM_ERRORS.labels(advice.reason.split(":")[0].split(" (")[0]).inc()
+        return advice
+
+    def _review(self, review: ReviewInput, policy: Policy) -> Advice:
         try:
             response = self._client.chat.completions.create(
                 model=self.model,
@@ -122,6 +133,9 @@ class OpenAIReviewer:
         except openai.APIError as exc:
             log.warning("LLM call failed: %s", exc)
             return LlmUnavailable(f"LLM error: {type(exc).__name__}", self.model)
+        if response.usage is not None:
+            LLM_TOKENS.labels("prompt").inc(response.usage.prompt_tokens)
+            LLM_TOKENS.labels("completion").inc(response.usage.completion_tokens)
         if not response.choices:
             return LlmUnavailable("LLM returned no answer", self.model)
         choice = response.choices[0]

@@ -5,6 +5,7 @@ import json
 import time
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import make_url
 
 from slack.ids import ActionId, CallbackId
@@ -418,3 +419,35 @@ def test_process_logs_are_structured_and_hold_no_secret(stack: Stack) -> None:
         stack.env["OPENAI_API_KEY"],
     ):
         assert secret not in logs
+
+
+def metric(text: str, name: str, **labels: str) -> float:
+    return sum(
+        s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == name and all(s.labels.get(k) == v for k, v in labels.items())
+    )
+
+
+def test_api_workers_report_as_one_and_the_worker_serves_its_own(stack: Stack) -> None:
+    if stack.kind != "postgres":
+        pytest.skip("the metrics ports are configured on the production stack")
+    before = metric(stack.http.get(f"{stack.api}/metrics").text, "expense_bot_intake_total")
+    ids = [stack.submit_ok("alice", expense_body(amount="44.00")) for _ in range(6)]
+    for expense_id in ids:
+        stack.wait_status(expense_id, "approved")
+    # Two uvicorn workers answered these; /metrics adds both up, whichever one serves it.
+    api_text = stack.http.get(f"{stack.api}/metrics").text
+    assert metric(api_text, "expense_bot_intake_total", outcome="accepted") >= before + 6
+    worker = f"http://127.0.0.1:{stack.env['WORKER_METRICS_PORT']}/metrics"
+    worker_text = wait_for(lambda: stack.http.get(worker).text, what="worker metrics")
+    assert metric(worker_text, "expense_bot_decisions_total", path="auto", outcome="approved") >= 6
+    assert metric(worker_text, "expense_bot_llm_request_seconds_count") >= 6
+
+    def dms_counted() -> bool:
+        text = stack.http.get(worker).text
+        return metric(text, "expense_bot_slack_calls_total", method="chat.postMessage") >= 6
+
+    # One DM a second to Alice's channel: Slack's pace, kept by the outbox.
+    wait_for(dms_counted, timeout=30, what="the DMs to be counted")

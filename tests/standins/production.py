@@ -5,6 +5,7 @@ import secrets
 from sqlalchemy.engine import make_url
 
 from slack.sandbox.payloads import APP_ID, TEAM
+from tests.standins.server import free_port
 
 
 def with_password(database_url: str) -> str:
@@ -31,4 +32,6 @@ def production_env(
         # The limiter is on, set far above what a test or benchmark sends, so its cost counts.
         "RATE_LIMIT_PER_TOKEN": "1000000/minute",
         "RATE_LIMIT_PER_ADDRESS": "1000000/minute",
+        # Several workers may run at once in tests: each serves metrics on a port of its own.
+        "WORKER_METRICS_PORT": str(free_port()),
     }

@@ -1,0 +1,51 @@
+"""GET /metrics: intake by outcome, every answer by route, in Prometheus' text format."""
+
+from collections.abc import Callable
+
+from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.api.helpers import Person
+from tests.helpers import expense_body
+
+
+def sample(client: TestClient, name: str, **labels: str) -> float:
+    text = client.get("/metrics").text
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()):
+                return float(s.value)
+    return 0.0
+
+
+def test_intake_is_counted_by_outcome(client: TestClient, person: Callable[..., Person]) -> None:
+    alice = person()
+    before = {
+        outcome: sample(client, "expense_bot_intake_total", outcome=outcome)
+        for outcome in ("accepted", "duplicate", "refused")
+    }
+    key = {**alice.auth, "Idempotency-Key": "metrics-" + alice.slack_id}
+    assert client.post("/expenses", json=expense_body(), headers=key).status_code == 202
+    assert client.post("/expenses", json=expense_body(), headers=key).status_code == 202
+    assert (
+        client.post("/expenses", json=expense_body(amount="x"), headers=alice.auth).status_code
+        == 422
+    )
+    after = {o: sample(client, "expense_bot_intake_total", outcome=o) for o in before}
+    assert {o: after[o] - before[o] for o in before} == {
+        "accepted": 1,
+        "duplicate": 1,
+        "refused": 1,
+    }
+    timed = sample(client, "expense_bot_intake_seconds_count", outcome="accepted")
+    assert timed >= 1
+
+
+def test_answers_are_counted_by_route_template(
+    client: TestClient, person: Callable[..., Person]
+) -> None:
+    alice = person()
+    labels = {"method": "GET", "route": "/expenses/{expense_id}", "status": "404"}
+    before = sample(client, "expense_bot_http_requests_total", **labels)
+    client.get("/expenses/00000000-0000-0000-0000-000000000000", headers=alice.auth)
+    assert sample(client, "expense_bot_http_requests_total", **labels) == before + 1
