@@ -51,6 +51,10 @@ SLACK_CALLS = Counter("expense_bot_slack_calls_total", "Slack Web API calls", ["
 SLACK_RATE_LIMITED = Counter(
     "expense_bot_slack_rate_limited_total", "Slack 429 answers", ["method"]
 )
+# Read at scrape time by the worker's collector (tasks/backlog_metrics.py).
+QUEUE_DEPTH = "expense_bot_queue_depth"
+QUEUE_OLDEST_AGE = "expense_bot_queue_oldest_message_age_seconds"
+OUTBOX_BACKLOG = "expense_bot_slack_outbox_backlog"
 RECOVERIES = Counter(
     "expense_bot_sweeper_recoveries_total", "Jobs the sweeper re-queued, by kind", ["kind"]
 )

@@ -1,5 +1,6 @@
 """The Celery application, configured from typed settings."""
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,6 +13,7 @@ from app import job_names
 from app.db import Job
 from app.settings import Settings, get_settings
 
+ENQUEUED_AT = "enqueued_at"
 TASK_MODULES = ["tasks.evaluation", "tasks.notifications", "tasks.maintenance"]
 
 
@@ -52,4 +54,5 @@ celery_app = make_celery(get_settings())
 
 def send_jobs(jobs: Sequence[Job]) -> None:
     for job in jobs:
-        celery_app.send_task(job.task, args=list(job.args))
+        # The send time travels with the message, so the queue's oldest wait can be measured.
+        celery_app.send_task(job.task, args=list(job.args), headers={ENQUEUED_AT: time.time()})

@@ -4,7 +4,7 @@ import logging
 from typing import Any
 
 from celery.signals import worker_init
-from prometheus_client import start_http_server
+from prometheus_client import REGISTRY, start_http_server
 
 from app.settings import get_settings
 
@@ -16,6 +16,12 @@ def _serve_metrics(**_kwargs: Any) -> None:
     port = get_settings().worker_metrics_port
     if not port:
         return
+    from tasks.backlog_metrics import BacklogCollector
+    from tasks.celery_app import celery_app
+    from tasks.runtime import runtime
+
+    settings = get_settings()
+    REGISTRY.register(BacklogCollector(runtime().db, celery_app, settings.celery_queue))
     try:
         start_http_server(port)
     except OSError as exc:

@@ -10,7 +10,11 @@ import redis
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-import app  # noqa: F401  (our `slack` package first, as in every entry point)
+# The test process itself is a development machine; tests that need production build their
+# settings (or their processes' environment) explicitly. Set before anything reads settings.
+os.environ.setdefault("APP_ENV", "development")
+
+import app  # noqa: E402, F401  (our `slack` package first, as in every entry point)
 from app.db import Database, Job
 from app.migrate import upgrade
 
