@@ -22,7 +22,3 @@ def alembic_config(url: str) -> Config:
 def upgrade(url: str) -> None:
     command.upgrade(alembic_config(url), "head")
 
-
-def make_revision(url: str, message: str) -> None:
-    """Developer helper: autogenerate a migration from the models against `url`."""
-    command.revision(alembic_config(url), message=message, autogenerate=True)

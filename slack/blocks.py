@@ -9,7 +9,6 @@ from slack.text import escape, escape_within
 
 Block = dict[str, Any]
 SECTION_LIMIT = 3000
-FIELD_LIMIT = 2000
 
 
 @dataclass(frozen=True, slots=True)
