@@ -87,7 +87,7 @@ class Settings(BaseSettings):
         if self.database_url.startswith("sqlite"):
             raise ValueError("DATABASE_URL must point at PostgreSQL in production")
         if self.celery_broker_url.startswith("sqla+"):
-            raise ValueError("CELERY_BROKER_URL must point at Redis in production")
+            raise ValueError("CELERY_BROKER_URL must point at Redis or RabbitMQ in production")
 
     @property
     def uses_sandbox(self) -> bool:

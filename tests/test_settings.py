@@ -54,3 +54,17 @@ def test_production_refuses_development_values(values: dict[str, str], message: 
 def test_task_time_limit_must_fit_in_visibility_timeout() -> None:
     with pytest.raises(ValidationError, match="VISIBILITY"):
         settings(task_time_limit_seconds=4000, broker_visibility_timeout_seconds=3600)
+
+
+@pytest.mark.parametrize(
+    "broker", ["redis://redis:6379/0", "rediss://redis:6380/0", "amqp://bot:pw@rabbitmq:5672//"]
+)
+def test_production_takes_redis_or_rabbitmq(broker: str) -> None:
+    s = settings(
+        app_env="production",
+        slack_bot_token="xoxb-1",
+        slack_signing_secret="s3cret",
+        database_url="postgresql+psycopg2://db/x",
+        celery_broker_url=broker,
+    )
+    assert s.celery_broker_url == broker

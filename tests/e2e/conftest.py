@@ -1,4 +1,4 @@
-"""Starts the whole bot twice: on PostgreSQL + Redis, and as the embedded default (`dev`)."""
+"""Starts the whole bot: on PostgreSQL with Redis, with RabbitMQ, and as the embedded default."""
 
 import os
 import signal
@@ -14,6 +14,7 @@ import pytest
 from app.dev import seed_demo_people
 from app.settings import SANDBOX_SIGNING_SECRET, Settings
 from slack.sandbox.app import create_sandbox_app
+from tests.conftest import broker_connection
 from tests.e2e.harness import Stack, wait_for
 from tests.standins.openai_standin import EXPECTED_KEY, create_openai_standin
 from tests.standins.server import ServerThread, free_port
@@ -58,6 +59,13 @@ class Processes:
         self.running.append((proc, log))
         self.by_name[name] = proc
         return log
+
+    def wait(self, name: str, timeout: float) -> int:
+        """Wait for a process to exit by itself; returns its exit code."""
+        proc = self.by_name.pop(name)
+        code = proc.wait(timeout=timeout)
+        self.running = [(p, log) for p, log in self.running if p is not proc]
+        return code
 
     def kill(self, name: str) -> None:
         """SIGKILL the process group: a crash, with no chance to clean up or ack."""
@@ -105,8 +113,18 @@ def llm_env(openai: ServerThread) -> dict[str, str]:
     }
 
 
+def delete_broker_queue(broker_url: str, queue: str) -> None:
+    """RabbitMQ keeps durable queues and exchanges; each run removes its own."""
+    if not broker_url.startswith("amqp"):
+        return
+    with broker_connection(broker_url) as conn:
+        channel = conn.default_channel
+        channel.queue_delete(queue)
+        channel.exchange_delete(queue)
+
+
 def postgres_stack(
-    tmp: Path, openai: ServerThread, postgres_url: str, redis_url: str, **extra_env: str
+    tmp: Path, openai: ServerThread, postgres_url: str, broker_url: str, **extra_env: str
 ) -> Iterator[Stack]:
     api_port = free_port()
     api = f"http://127.0.0.1:{api_port}"
@@ -116,11 +134,13 @@ def postgres_stack(
         bot_token=token, signing_secret=secret, events_url=f"{api}/slack/events"
     )
     with ServerThread(sandbox_app) as sandbox:
+        # A queue of its own: runs sharing one Redis or RabbitMQ never take each other's jobs.
+        queue = f"expense-bot-e2e-{uuid.uuid4().hex[:8]}"
         env = clean_env(
             APP_ENV="test",
             DATABASE_URL=postgres_url,
-            CELERY_BROKER_URL=redis_url,
-            CELERY_QUEUE=f"expense-bot-e2e-{uuid.uuid4().hex[:8]}",
+            CELERY_BROKER_URL=broker_url,
+            CELERY_QUEUE=queue,
             SLACK_API_URL=f"{sandbox.url}/api/",
             SLACK_BOT_TOKEN=token,
             SLACK_SIGNING_SECRET=secret,
@@ -144,6 +164,16 @@ def postgres_stack(
             )
         finally:
             procs.stop()
+            delete_broker_queue(broker_url, queue)
+
+
+def sweeping_stack(
+    tmp: Path, openai: ServerThread, postgres_url: str, broker_url: str
+) -> Iterator[Stack]:
+    """A PostgreSQL stack whose sweeper looks every 2 s for work quiet for 10 s."""
+    yield from postgres_stack(
+        tmp, openai, postgres_url, broker_url, STUCK_AFTER_SECONDS="10", SWEEP_INTERVAL_SECONDS="2"
+    )
 
 
 def embedded_stack(tmp: Path, openai: ServerThread) -> Iterator[Stack]:
@@ -161,16 +191,18 @@ def embedded_stack(tmp: Path, openai: ServerThread) -> Iterator[Stack]:
         procs.stop()
 
 
-@pytest.fixture(scope="module", params=["postgres", "embedded"])
+@pytest.fixture(scope="module", params=["postgres", "rabbitmq", "embedded"])
 def stack(
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
     openai_standin: ServerThread,
 ) -> Iterator[Stack]:
+    """`postgres` is PostgreSQL with Redis, `rabbitmq` PostgreSQL with RabbitMQ."""
     tmp = tmp_path_factory.mktemp(request.param)
-    if request.param == "postgres":
-        postgres_url = request.getfixturevalue("postgres_url")
-        redis_url = request.getfixturevalue("redis_url")
-        yield from postgres_stack(tmp, openai_standin, postgres_url, redis_url)
-    else:
+    if request.param == "embedded":
         yield from embedded_stack(tmp, openai_standin)
+        return
+    postgres_url = request.getfixturevalue("postgres_url")
+    broker = "redis_url" if request.param == "postgres" else "rabbitmq_url"
+    broker_url = request.getfixturevalue(broker)
+    yield from postgres_stack(tmp, openai_standin, postgres_url, broker_url)

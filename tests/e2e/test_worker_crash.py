@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import postgres_stack
+from tests.e2e.conftest import sweeping_stack
 from tests.e2e.harness import Stack, expense_body, wait_for
 from tests.standins.server import ServerThread
 
@@ -20,14 +20,8 @@ def crash_stack(
     postgres_url: str,
     redis_url: str,
 ) -> Iterator[Stack]:
-    tmp = tmp_path_factory.mktemp("crash")
-    yield from postgres_stack(
-        tmp,
-        openai_standin,
-        postgres_url,
-        redis_url,
-        STUCK_AFTER_SECONDS="10",
-        SWEEP_INTERVAL_SECONDS="2",
+    yield from sweeping_stack(
+        tmp_path_factory.mktemp("crash"), openai_standin, postgres_url, redis_url
     )
 
 
