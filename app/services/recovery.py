@@ -24,10 +24,21 @@ def _sent(kind: str) -> Exists:
     )
 
 
+def _card_booked_since(when: datetime) -> Exists:
+    """The current step's card holds a pacing slot no older than `when`: it is waiting its turn."""
+    return exists().where(
+        SlackMessage.expense_id == Expense.id,
+        SlackMessage.kind == "card",
+        SlackMessage.step == Expense.current_step,
+        SlackMessage.slot_at >= when,
+    )
+
+
 def lost_jobs(session: Session, *, stuck_before: datetime) -> list[Job]:
     """Jobs for expenses untouched since `stuck_before` whose next step never happened.
 
-    Every job is idempotent, so re-queuing one that is merely slow does no harm.
+    Every job is idempotent, so re-queuing one that is merely slow does no harm; a card waiting
+    for its pacing slot is not even slow, so it is left alone until its slot is as old.
     """
     quiet = Expense.updated_at < stuck_before
     unevaluated = session.scalars(
@@ -39,6 +50,7 @@ def lost_jobs(session: Session, *, stuck_before: datetime) -> list[Job]:
             Expense.status == Status.PENDING_APPROVAL.value,
             quiet,
             ~_sent("card").where(SlackMessage.step == Expense.current_step),
+            ~_card_booked_since(stuck_before),
         )
         .limit(BATCH)
     ).all()

@@ -73,3 +73,29 @@ def test_a_card_for_an_earlier_step_does_not_count(db: Database) -> None:
     click(db, expense_id, approver)
     age(db, expense_id)
     assert jobs_for(db, {expense_id}) == {(job_names.POST_APPROVAL_CARD, (str(expense_id), 1))}
+
+
+def book_card(db: Database, expense_id: uuid.UUID, slot_in: timedelta) -> None:
+    """The outbox row of a card that booked its pacing slot and is waiting for it."""
+    with db.session() as session:
+        session.add(
+            SlackMessage(
+                dedupe_key=f"card:{expense_id}:0",
+                expense_id=expense_id,
+                kind="card",
+                step=0,
+                channel="C1",
+                slot_at=utcnow() + slot_in,
+            )
+        )
+
+
+def test_a_card_waiting_for_its_pacing_slot_is_not_stuck(db: Database) -> None:
+    submitter = person(db)
+    waiting, missed = pending_expense(db, submitter), pending_expense(db, submitter)
+    book_card(db, waiting, timedelta(seconds=40))
+    # Booked long ago and never sent: its worker died holding it.
+    book_card(db, missed, timedelta(minutes=-8))
+    for expense_id in (waiting, missed):
+        age(db, expense_id)
+    assert jobs_for(db, {waiting, missed}) == {(job_names.POST_APPROVAL_CARD, (str(missed), 0))}
