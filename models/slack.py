@@ -25,6 +25,8 @@ class SlackMessage(Base):
     slot_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     attempted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When a card was last redrawn from the expense's state (after a decision).
+    refreshed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

@@ -187,3 +187,13 @@ def sent_message(db: Database, dedupe_key: str) -> SlackMessage | None:
     with db.session() as session:
         row = session.scalar(select(SlackMessage).where(SlackMessage.dedupe_key == dedupe_key))
         return row if row is not None and row.sent_at is not None else None
+
+
+def mark_refreshed(db: Database, dedupe_key: str) -> None:
+    """Record that a posted message was redrawn, so the sweeper knows the update landed."""
+    with db.session() as session:
+        session.execute(
+            update(SlackMessage)
+            .where(SlackMessage.dedupe_key == dedupe_key)
+            .values(refreshed_at=utcnow())
+        )

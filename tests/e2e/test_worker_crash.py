@@ -38,7 +38,9 @@ def test_worker_killed_during_llm_call(crash_stack: Stack, openai_standin: Serve
     stack.procs.start(
         "worker", ["worker", "--concurrency", "4", "--beat"], stack.env, Path(stack.workdir)
     )
-    done = stack.wait_status(expense_id, "pending_approval", timeout=60)
+    # Back within STUCK_AFTER (10 s) + a sweep (2 s) + the slow LLM (4 s) + start-up, where the
+    # broker alone would redeliver only after its visibility timeout (an hour).
+    done = stack.wait_status(expense_id, "pending_approval", timeout=30)
     stack.card(expense_id)
     time.sleep(3)  # a duplicate post, if any, would land in this window
     routed = [e for e in done["history"] if e["action"] == "routed_to_human"]

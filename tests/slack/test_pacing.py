@@ -11,13 +11,15 @@ from slack.pacing import INTERVAL, MAX_WAIT, PaceLater, reserve_slot, wait_until
 
 def test_slots_are_a_second_apart_per_channel(db: Database) -> None:
     channel = "C" + uuid.uuid4().hex[:10]
+    before = utcnow()
     slots = [reserve_slot(db, channel) for _ in range(4)]
-    assert (slots[0] - utcnow()).total_seconds() == pytest.approx(0, abs=0.05)
+    assert before <= slots[0] <= utcnow()  # a free channel's first slot is now
     assert [later - earlier for earlier, later in zip(slots, slots[1:], strict=False)] == [
         INTERVAL
     ] * 3
+    before = utcnow()
     other = reserve_slot(db, "C" + uuid.uuid4().hex[:10])
-    assert (other - utcnow()).total_seconds() == pytest.approx(0, abs=0.05)
+    assert before <= other <= utcnow()
 
 
 def test_a_slot_booked_far_ahead_asks_for_a_retry_at_that_slot(db: Database) -> None:
