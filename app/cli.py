@@ -102,8 +102,6 @@ def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
-    from tasks.celery_app import celery_app
-
     argv = [
         "worker",
         "--pool=threads",
@@ -117,18 +115,28 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     if args.beat:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         argv += ["-B", f"--schedule={settings.data_dir / 'celerybeat-schedule'}"]
-    celery_app.worker_main(argv)
-    return EXIT_OK
+    return _run_celery(argv)
 
 
 def cmd_beat(settings: Settings, _args: argparse.Namespace) -> int:
-    from tasks.celery_app import celery_app
-
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    celery_app.start(
+    return _run_celery(
         ["beat", "--loglevel=INFO", f"--schedule={settings.data_dir / 'celerybeat-schedule'}"]
     )
-    return EXIT_OK
+
+
+def _run_celery(argv: list[str]) -> int:
+    """Run a `celery` subcommand and return its exit code.
+
+    Not `worker_main()` or `start()`: both drop the code click hands back, so a worker that
+    stopped on an unrecoverable error exited 0, and a restart policy of on-failure left it dead.
+    """
+    from celery.bin.celery import celery as celery_command
+
+    code = celery_command.main(
+        args=["--app", "tasks.celery_app:celery_app", *argv], standalone_mode=False
+    )
+    return code if isinstance(code, int) else EXIT_OK
 
 
 def cmd_dev(settings: Settings, args: argparse.Namespace) -> int:

@@ -21,4 +21,3 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str) -> None:
     command.upgrade(alembic_config(url), "head")
-

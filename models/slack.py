@@ -21,8 +21,12 @@ class SlackMessage(Base):
     step: Mapped[int | None]
     channel: Mapped[str | None] = mapped_column(String(32))
     ts: Mapped[str | None] = mapped_column(String(32))
+    # The channel's pacing slot booked for this post; until then the sweeper leaves it alone.
+    slot_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     attempted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When a card was last redrawn from the expense's state (after a decision).
+    refreshed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

@@ -13,13 +13,14 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from app.db import Database
 from models import SlackMessage
 from models.base import utcnow
 from slack.blocks import Block
 from slack.ids import METADATA_EVENT_TYPE
-from slack.pacing import wait_for_slot
+from slack.pacing import reserve_slot, wait_until
 
 LEASE = timedelta(seconds=60)
 
@@ -40,23 +41,49 @@ class Post:
     step: int | None = None
 
 
+def _outbox_row(session: Session, post: Post) -> SlackMessage:
+    row = session.scalar(select(SlackMessage).where(SlackMessage.dedupe_key == post.dedupe_key))
+    if row is None:
+        row = SlackMessage(
+            dedupe_key=post.dedupe_key,
+            expense_id=post.expense_id,
+            kind=post.kind,
+            channel=post.channel,
+            step=post.step,
+        )
+        session.add(row)
+        try:
+            session.flush()
+        except IntegrityError:
+            raise DeliveryBusy(post.dedupe_key) from None
+    return row
+
+
+def _booked_slot(db: Database, post: Post) -> datetime | None:
+    """The post's pacing slot, booked once and kept on its outbox row; None if already sent."""
+    with db.session() as session:
+        row = _outbox_row(session, post)
+        if row.sent_at is not None:
+            return None
+        if row.slot_at is not None:
+            return row.slot_at
+    slot = reserve_slot(db, post.channel)
+    with db.session() as session:
+        session.execute(
+            update(SlackMessage)
+            .where(SlackMessage.dedupe_key == post.dedupe_key, SlackMessage.slot_at.is_(None))
+            .values(slot_at=slot)
+        )
+        # A racing worker may have stored its own slot first: everyone keeps that one.
+        return session.scalar(
+            select(SlackMessage.slot_at).where(SlackMessage.dedupe_key == post.dedupe_key)
+        )
+
+
 def _claim(db: Database, post: Post) -> tuple[SlackMessage | None, datetime | None]:
     """Take the lease: (None, previous attempt time) if we hold it, (row, None) if already sent."""
     with db.session() as session:
-        row = session.scalar(select(SlackMessage).where(SlackMessage.dedupe_key == post.dedupe_key))
-        if row is None:
-            row = SlackMessage(
-                dedupe_key=post.dedupe_key,
-                expense_id=post.expense_id,
-                kind=post.kind,
-                channel=post.channel,
-                step=post.step,
-            )
-            session.add(row)
-            try:
-                session.flush()
-            except IntegrityError:
-                raise DeliveryBusy(post.dedupe_key) from None
+        row = _outbox_row(session, post)
         if row.sent_at is not None:
             return row, None
         previous = row.attempted_at
@@ -122,7 +149,10 @@ def deliver(db: Database, client: WebClient, post: Post) -> str:
     if already is not None and already.ts is not None:
         return already.ts
     # Book the channel slot before taking the lease, so waiting for Slack's pace holds no lease.
-    wait_for_slot(db, post.channel)
+    # A slot further off than MAX_WAIT raises PaceLater: the task comes back at its slot.
+    slot = _booked_slot(db, post)
+    if slot is not None:
+        wait_until(slot)
     done, previous_attempt = _claim(db, post)
     if done is not None:
         assert done.ts is not None
@@ -157,3 +187,13 @@ def sent_message(db: Database, dedupe_key: str) -> SlackMessage | None:
     with db.session() as session:
         row = session.scalar(select(SlackMessage).where(SlackMessage.dedupe_key == dedupe_key))
         return row if row is not None and row.sent_at is not None else None
+
+
+def mark_refreshed(db: Database, dedupe_key: str) -> None:
+    """Record that a posted message was redrawn, so the sweeper knows the update landed."""
+    with db.session() as session:
+        session.execute(
+            update(SlackMessage)
+            .where(SlackMessage.dedupe_key == dedupe_key)
+            .values(refreshed_at=utcnow())
+        )

@@ -1,7 +1,7 @@
 """Per-channel pacing shared by all workers: about one message a second per channel."""
 
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 
@@ -10,8 +10,9 @@ from models import SlackChannelPace
 from models.base import utcnow
 
 INTERVAL = timedelta(seconds=1)
-# Past this, a worker thread should not sleep; the task is retried later instead.
-MAX_WAIT = timedelta(seconds=10)
+# Past this, a worker thread should not sleep: the task is retried at its slot instead, which
+# costs one run at most, since a post keeps the slot it booked. Sleeping threads starve the queue.
+MAX_WAIT = timedelta(seconds=3)
 
 
 class PaceLater(Exception):
@@ -22,8 +23,8 @@ class PaceLater(Exception):
         self.retry_in = retry_in
 
 
-def reserve_slot(db: Database, channel: str) -> float:
-    """Book the channel's next free slot; returns how many seconds to wait for it."""
+def reserve_slot(db: Database, channel: str) -> datetime:
+    """Book the channel's next free slot, however far ahead it is, and return it."""
     for _attempt in range(2):
         try:
             with db.session() as session:
@@ -34,14 +35,16 @@ def reserve_slot(db: Database, channel: str) -> float:
                     row = SlackChannelPace(channel=channel, next_slot_at=now)
                     session.add(row)
                 slot = max(now, row.next_slot_at)
-                if slot - now > MAX_WAIT:
-                    raise PaceLater((slot - now).total_seconds())
                 row.next_slot_at = slot + INTERVAL
-                return (slot - now).total_seconds()
+                return slot
         except IntegrityError:
             continue  # another worker created the row first; read it again
     raise PaceLater(INTERVAL.total_seconds())
 
 
-def wait_for_slot(db: Database, channel: str) -> None:
-    time.sleep(reserve_slot(db, channel))
+def wait_until(slot: datetime) -> None:
+    """Sleep until a booked slot, or ask for a retry when it is further off than MAX_WAIT."""
+    wait = (slot - utcnow()).total_seconds()
+    if wait > MAX_WAIT.total_seconds():
+        raise PaceLater(wait)
+    time.sleep(max(0.0, wait))

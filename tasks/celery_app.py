@@ -18,9 +18,14 @@ TASK_MODULES = ["tasks.evaluation", "tasks.notifications", "tasks.maintenance"]
 
 
 def broker_transport_options(settings: Settings) -> dict[str, Any]:
-    if settings.celery_broker_url.startswith("sqla+"):
+    url = settings.celery_broker_url
+    if url.startswith("sqla+"):
         # kombu's SQLAlchemy transport passes these to create_engine.
         return {"connect_args": {"timeout": 30, "check_same_thread": False}}
+    if url.startswith(("amqp", "pyamqp")):
+        # Publisher confirms: a job RabbitMQ did not take raises, is logged, and the sweeper
+        # re-queues it, instead of vanishing silently. A dead worker's messages come back at once.
+        return {"confirm_publish": True}
     return {"visibility_timeout": settings.broker_visibility_timeout_seconds}
 
 
@@ -37,6 +42,9 @@ def make_celery(settings: Settings) -> Celery:
         broker_transport_options=broker_transport_options(settings),
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
+        # Nothing here uses `celery inspect/control`. On Redis, its pub/sub channel is what turned
+        # a broker restart into a worker crash (tests/e2e/test_broker_faults.py explains).
+        worker_enable_remote_control=False,
         beat_schedule={
             "sweep-stuck": {
                 "task": job_names.SWEEP_STUCK,

@@ -12,7 +12,7 @@ from app.policy_loader import load_policy
 from models import Comment, Employee, Expense, SlackMessage
 from slack.blocks import approval_card, card_text, comment_text, outcome_notice
 from slack.card_data import decision_views, load_card_view
-from slack.delivery import Post, deliver, sent_message
+from slack.delivery import Post, deliver, mark_refreshed, sent_message
 from tasks.celery_app import celery_app
 from tasks.retry import NotReadyYet, retry_or_raise
 from tasks.runtime import runtime
@@ -63,6 +63,7 @@ def update_approval_card(self: Task, expense_id: str, step: int) -> str:
         rt.slack.chat_update(
             channel=message.channel, ts=message.ts, text=card_text(view), blocks=approval_card(view)
         )
+        mark_refreshed(rt.db, card_key(eid, step))
         return message.ts
     except Exception as exc:
         retry_or_raise(self, exc)

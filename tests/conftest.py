@@ -1,9 +1,10 @@
-"""Shared fixtures: real PostgreSQL and Redis, a throwaway database per run, service checks."""
+"""Shared fixtures: real PostgreSQL, Redis and RabbitMQ, a throwaway database per run."""
 
 import os
 import secrets
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 import pytest
 import redis
@@ -22,11 +23,14 @@ PG_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 )
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+RABBITMQ_URL = os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")
 HOW_TO_START = {
     "PostgreSQL": "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
     "  (or: docker compose up -d postgres; or set TEST_POSTGRES_URL)",
     "Redis": "redis-server --daemonize yes --bind 127.0.0.1 --port 6379"
     "  (or: docker compose up -d redis; or set TEST_REDIS_URL)",
+    "RabbitMQ": "rabbitmq-server -detached  (or: docker run -d -p 5672:5672 rabbitmq:3;"
+    " or set TEST_RABBITMQ_URL)",
 }
 
 
@@ -77,6 +81,24 @@ def redis_url() -> str:
     except Exception as exc:  # noqa: BLE001
         service_unavailable("Redis", REDIS_URL, exc)
     return REDIS_URL
+
+
+def broker_connection(url: str, **options: object) -> Any:
+    """A kombu connection; kombu's types stop at its untyped constructor."""
+    from kombu import connection
+
+    factory: Any = connection.Connection
+    return factory(url, **options)
+
+
+@pytest.fixture(scope="session")
+def rabbitmq_url() -> str:
+    try:
+        with broker_connection(RABBITMQ_URL, connect_timeout=3) as conn:
+            conn.ensure_connection(max_retries=1)
+    except Exception as exc:  # noqa: BLE001
+        service_unavailable("RabbitMQ", make_url(RABBITMQ_URL).host or RABBITMQ_URL, exc)
+    return RABBITMQ_URL
 
 
 class JobRecorder:

@@ -29,6 +29,14 @@ def test_compose_has_the_services_and_runs_migrations_first() -> None:
         parser.parse_args(command[1:])  # exits (fails the test) on an unknown subcommand
 
 
+def test_compose_brings_the_bot_back_when_a_process_dies() -> None:
+    # The worker exits non-zero on an unrecoverable error (e.g. a broker fault); every policy
+    # accepted here restarts a process that exited non-zero.
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    for name in ("api", "worker", "beat", "redis", "postgres"):
+        assert services[name]["restart"] in {"always", "unless-stopped", "on-failure"}, name
+
+
 def test_compose_config_validates_when_docker_compose_is_installed() -> None:
     if shutil.which("docker") is None:
         pytest.skip("docker CLI is not installed")

@@ -35,7 +35,8 @@ def strong_production(**overrides: object) -> dict[str, object]:
     return values
 
 
-def test_production_is_the_default() -> None:
+def test_production_is_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("APP_ENV", raising=False)
     with pytest.raises(ValidationError, match="production refuses to start"):
         settings()
     assert settings(**strong_production()).app_env == "production"
@@ -173,3 +174,11 @@ def test_setting_limits_fit_the_columns_they_are_stored_in() -> None:
     pattern = Settings.model_fields["slack_approvals_channel"].metadata
     assert any("32" in str(m) for m in pattern)
     assert channel_column.length >= 32  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "broker", ["redis://redis:6379/0", "rediss://redis:6380/0", "amqp://bot:pw@rabbitmq:5672//"]
+)
+def test_production_takes_redis_or_rabbitmq(broker: str) -> None:
+    s = settings(**strong_production(celery_broker_url=broker))
+    assert s.celery_broker_url == broker

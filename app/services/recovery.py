@@ -1,15 +1,15 @@
-"""Finds work whose job was lost between a commit and the broker, for the sweeper to re-queue."""
+"""Finds work whose job was lost, by the broker or with a dead worker, for the sweeper."""
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import String, and_, cast, delete, exists, literal, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Exists
 
 from app import job_names
 from app.db import Job
 from app.domain.workflow import FINAL_STATUSES, Status
-from models import Employee, Expense, SlackMessage, SlackRequestReceipt
+from models import Comment, Decision, Employee, Expense, SlackMessage, SlackRequestReceipt
 
 BATCH = 200
 # Submitters are told about recent outcomes only; a week-old missed DM is better left unsent.
@@ -24,10 +24,21 @@ def _sent(kind: str) -> Exists:
     )
 
 
+def _card_booked_since(when: datetime) -> Exists:
+    """The current step's card holds a pacing slot no older than `when`: it is waiting its turn."""
+    return exists().where(
+        SlackMessage.expense_id == Expense.id,
+        SlackMessage.kind == "card",
+        SlackMessage.step == Expense.current_step,
+        SlackMessage.slot_at >= when,
+    )
+
+
 def lost_jobs(session: Session, *, stuck_before: datetime) -> list[Job]:
     """Jobs for expenses untouched since `stuck_before` whose next step never happened.
 
-    Every job is idempotent, so re-queuing one that is merely slow does no harm.
+    Every job is idempotent, so re-queuing one that is merely slow does no harm; a card waiting
+    for its pacing slot is not even slow, so it is left alone until its slot is as old.
     """
     quiet = Expense.updated_at < stuck_before
     unevaluated = session.scalars(
@@ -39,6 +50,7 @@ def lost_jobs(session: Session, *, stuck_before: datetime) -> list[Job]:
             Expense.status == Status.PENDING_APPROVAL.value,
             quiet,
             ~_sent("card").where(SlackMessage.step == Expense.current_step),
+            ~_card_booked_since(stuck_before),
         )
         .limit(BATCH)
     ).all()
@@ -54,10 +66,45 @@ def lost_jobs(session: Session, *, stuck_before: datetime) -> list[Job]:
         )
         .limit(BATCH)
     ).all()
+    recent = stuck_before - NOTICE_WINDOW
+    # A decided step whose card still shows its buttons: the card update was lost.
+    stale_cards = session.execute(
+        select(SlackMessage.expense_id, SlackMessage.step)
+        .join(
+            Decision,
+            and_(
+                Decision.expense_id == SlackMessage.expense_id, Decision.step == SlackMessage.step
+            ),
+        )
+        .where(
+            SlackMessage.kind == "card",
+            SlackMessage.sent_at.is_not(None),
+            Decision.decided_at < stuck_before,
+            Decision.decided_at > recent,
+            or_(
+                SlackMessage.refreshed_at.is_(None), SlackMessage.refreshed_at < Decision.decided_at
+            ),
+        )
+        .limit(BATCH)
+    ).all()
+    unthreaded = session.scalars(
+        select(Comment.id)
+        .where(
+            Comment.created_at < stuck_before,
+            Comment.created_at > recent,
+            ~exists().where(
+                SlackMessage.dedupe_key == literal("comment:") + cast(Comment.id, String),
+                SlackMessage.sent_at.is_not(None),
+            ),
+        )
+        .limit(BATCH)
+    ).all()
     return [
         *(Job(job_names.EVALUATE_EXPENSE, (str(eid),)) for eid in unevaluated),
         *(Job(job_names.POST_APPROVAL_CARD, (str(eid), step)) for eid, step in cardless),
         *(Job(job_names.NOTIFY_SUBMITTER, (str(eid),)) for eid in untold),
+        *(Job(job_names.UPDATE_APPROVAL_CARD, (str(eid), step)) for eid, step in stale_cards),
+        *(Job(job_names.POST_COMMENT, (comment_id,)) for comment_id in unthreaded),
     ]
 
 

@@ -1,4 +1,4 @@
-"""Starts the whole bot twice: on PostgreSQL + Redis, and as the embedded default (`dev`)."""
+"""Starts the whole bot: on PostgreSQL with Redis, with RabbitMQ, and as the embedded default."""
 
 import os
 import shutil
@@ -15,7 +15,7 @@ import pytest
 from app.dev import seed_demo_people
 from app.settings import SANDBOX_SIGNING_SECRET, Settings
 from slack.sandbox.app import create_sandbox_app
-from tests.conftest import migrated_database
+from tests.conftest import broker_connection, migrated_database
 from tests.e2e.harness import Stack, wait_for
 from tests.standins.openai_standin import EXPECTED_KEY, create_openai_standin
 from tests.standins.production import production_env
@@ -67,6 +67,13 @@ class Processes:
         self.by_name[name] = proc
         return log
 
+    def wait(self, name: str, timeout: float) -> int:
+        """Wait for a process to exit by itself; returns its exit code."""
+        proc = self.by_name.pop(name)
+        code = proc.wait(timeout=timeout)
+        self.running = [(p, log) for p, log in self.running if p is not proc]
+        return code
+
     def kill(self, name: str) -> None:
         """SIGKILL the process group: a crash, with no chance to clean up or ack."""
         proc = self.by_name.pop(name)
@@ -113,16 +120,26 @@ def llm_env(openai: ServerThread) -> dict[str, str]:
     }
 
 
+def delete_broker_queue(broker_url: str, queue: str) -> None:
+    """RabbitMQ keeps durable queues and exchanges; each run removes its own."""
+    if not broker_url.startswith("amqp"):
+        return
+    with broker_connection(broker_url) as conn:
+        channel = conn.default_channel
+        channel.queue_delete(queue)
+        channel.exchange_delete(queue)
+
+
 def postgres_stack(
-    tmp: Path, openai: ServerThread, redis_url: str, **extra_env: str
+    tmp: Path, openai: ServerThread, broker_url: str, **extra_env: str
 ) -> Iterator[Stack]:
     """The bot on a database of its own: no other test's rows can reach its sweeper."""
     with migrated_database("e2e") as postgres_url:
-        yield from _postgres_stack(tmp, openai, postgres_url, redis_url, **extra_env)
+        yield from _postgres_stack(tmp, openai, postgres_url, broker_url, **extra_env)
 
 
 def _postgres_stack(
-    tmp: Path, openai: ServerThread, postgres_url: str, redis_url: str, **extra_env: str
+    tmp: Path, openai: ServerThread, postgres_url: str, broker_url: str, **extra_env: str
 ) -> Iterator[Stack]:
     api_port = free_port()
     api = f"http://127.0.0.1:{api_port}"
@@ -132,15 +149,17 @@ def _postgres_stack(
         bot_token=token, signing_secret=secret, events_url=f"{api}/slack/events"
     )
     with ServerThread(sandbox_app) as sandbox:
+        # A queue of its own: runs sharing one Redis or RabbitMQ never take each other's jobs.
+        queue = f"expense-bot-e2e-{uuid.uuid4().hex[:8]}"
         env = clean_env(
             **production_env(
                 database_url=postgres_url,
-                broker_url=redis_url,
+                broker_url=broker_url,
                 slack_api_url=f"{sandbox.url}/api/",
                 bot_token=token,
                 signing_secret=secret,
             ),
-            CELERY_QUEUE=f"expense-bot-e2e-{uuid.uuid4().hex[:8]}",
+            CELERY_QUEUE=queue,
             DATA_DIR=str(tmp),
             PUBLIC_BASE_URL=api,
             **llm_env(openai),
@@ -162,6 +181,14 @@ def _postgres_stack(
             )
         finally:
             procs.stop()
+            delete_broker_queue(broker_url, queue)
+
+
+def sweeping_stack(tmp: Path, openai: ServerThread, broker_url: str) -> Iterator[Stack]:
+    """A PostgreSQL stack whose sweeper looks every 2 s for work quiet for 10 s."""
+    yield from postgres_stack(
+        tmp, openai, broker_url, STUCK_AFTER_SECONDS="10", SWEEP_INTERVAL_SECONDS="2"
+    )
 
 
 def embedded_stack(tmp: Path, openai: ServerThread) -> Iterator[Stack]:
@@ -181,15 +208,17 @@ def embedded_stack(tmp: Path, openai: ServerThread) -> Iterator[Stack]:
         procs.stop()
 
 
-@pytest.fixture(scope="module", params=["postgres", "embedded"])
+@pytest.fixture(scope="module", params=["postgres", "rabbitmq", "embedded"])
 def stack(
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
     openai_standin: ServerThread,
 ) -> Iterator[Stack]:
+    """`postgres` is PostgreSQL with Redis, `rabbitmq` PostgreSQL with RabbitMQ."""
     tmp = tmp_path_factory.mktemp(request.param)
-    if request.param == "postgres":
-        redis_url = request.getfixturevalue("redis_url")
-        yield from postgres_stack(tmp, openai_standin, redis_url)
-    else:
+    if request.param == "embedded":
         yield from embedded_stack(tmp, openai_standin)
+        return
+    broker = "redis_url" if request.param == "postgres" else "rabbitmq_url"
+    broker_url = request.getfixturevalue(broker)
+    yield from postgres_stack(tmp, openai_standin, broker_url)

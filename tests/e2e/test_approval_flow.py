@@ -433,13 +433,16 @@ def metric(text: str, name: str, **labels: str) -> float:
 def test_api_workers_report_as_one_and_the_worker_serves_its_own(stack: Stack) -> None:
     if stack.kind != "postgres":
         pytest.skip("the metrics ports are configured on the production stack")
-    before = metric(stack.http.get(f"{stack.api}/metrics").text, "expense_bot_intake_total")
+    accepted = {"outcome": "accepted"}
+    before = metric(
+        stack.http.get(f"{stack.api}/metrics").text, "expense_bot_intake_total", **accepted
+    )
     ids = [stack.submit_ok("alice", expense_body(amount="44.00")) for _ in range(6)]
     for expense_id in ids:
         stack.wait_status(expense_id, "approved")
     # Two uvicorn workers answered these; /metrics adds both up, whichever one serves it.
     api_text = stack.http.get(f"{stack.api}/metrics").text
-    assert metric(api_text, "expense_bot_intake_total", outcome="accepted") >= before + 6
+    assert metric(api_text, "expense_bot_intake_total", **accepted) >= before + 6
     worker = f"http://127.0.0.1:{stack.env['WORKER_METRICS_PORT']}/metrics"
     worker_text = wait_for(lambda: stack.http.get(worker).text, what="worker metrics")
     assert metric(worker_text, "expense_bot_decisions_total", path="auto", outcome="approved") >= 6

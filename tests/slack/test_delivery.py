@@ -1,5 +1,6 @@
 """Exactly-once posting against the strict sandbox: crash recovery and the lease."""
 
+import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
@@ -7,12 +8,14 @@ import httpx
 import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy import select
 
 from app.db import Database
 from models import SlackMessage
 from models.base import utcnow
 from slack.delivery import DeliveryBusy, Post, deliver
 from slack.ids import METADATA_EVENT_TYPE
+from slack.pacing import MAX_WAIT, PaceLater, reserve_slot
 from slack.sandbox.app import create_sandbox_app
 from tests.services.test_decisions import new_expense, person
 from tests.standins.server import ServerThread
@@ -34,7 +37,7 @@ def posts_with_key(sandbox: ServerThread, key: str) -> list[dict[str, object]]:
     ]
 
 
-def make_post(db: Database) -> Post:
+def make_post(db: Database, channel: str = "C0APPROVALS") -> Post:
     from app.services import expenses
 
     with db.session() as session:
@@ -43,7 +46,7 @@ def make_post(db: Database) -> Post:
         dedupe_key=f"card:{expense.id}:0",
         expense_id=expense.id,
         kind="card",
-        channel="C0APPROVALS",
+        channel=channel,
         text="Expense approval needed",
     )
 
@@ -127,3 +130,25 @@ def test_a_refused_post_releases_the_lease_for_an_early_retry(
     assert posts_with_key(sandbox, post.dedupe_key) == []
     ts = deliver(db, client, post)  # at once: no DeliveryBusy, no waiting out the lease
     assert [m["ts"] for m in posts_with_key(sandbox, post.dedupe_key)] == [ts]
+
+
+def test_a_post_keeps_the_slot_it_booked_while_it_waits(
+    db: Database, sandbox: ServerThread
+) -> None:
+    client = WebClient(token=TOKEN, base_url=f"{sandbox.url}/api/")
+    channel = "C" + uuid.uuid4().hex[:10]
+    for _ in range(int(MAX_WAIT.total_seconds()) + 2):
+        reserve_slot(db, channel)  # a burst of other cards got there first
+    post = make_post(db, channel)
+    with pytest.raises(PaceLater) as first:
+        deliver(db, client, post)
+    with pytest.raises(PaceLater) as again:
+        deliver(db, client, post)
+    # The retry waits for the same slot, it does not queue up behind later cards.
+    assert again.value.retry_in == pytest.approx(first.value.retry_in, abs=0.5)
+    with db.session() as session:
+        row = session.scalar(select(SlackMessage).where(SlackMessage.dedupe_key == post.dedupe_key))
+        assert row is not None
+        assert row.slot_at is not None
+        assert row.attempted_at is None  # waiting holds no lease
+    assert posts_with_key(sandbox, post.dedupe_key) == []

@@ -5,23 +5,29 @@ import uuid
 import pytest
 
 from app.db import Database
-from slack.pacing import MAX_WAIT, PaceLater, reserve_slot
+from models.base import utcnow
+from slack.pacing import INTERVAL, MAX_WAIT, PaceLater, reserve_slot, wait_until
 
 
 def test_slots_are_a_second_apart_per_channel(db: Database) -> None:
     channel = "C" + uuid.uuid4().hex[:10]
-    waits = [reserve_slot(db, channel) for _ in range(4)]
-    assert waits[0] == pytest.approx(0, abs=0.05)
-    for earlier, later in zip(waits, waits[1:], strict=False):
-        assert later - earlier == pytest.approx(1.0, abs=0.2)
+    before = utcnow()
+    slots = [reserve_slot(db, channel) for _ in range(4)]
+    assert before <= slots[0] <= utcnow()  # a free channel's first slot is now
+    assert [later - earlier for earlier, later in zip(slots, slots[1:], strict=False)] == [
+        INTERVAL
+    ] * 3
+    before = utcnow()
     other = reserve_slot(db, "C" + uuid.uuid4().hex[:10])
-    assert other == pytest.approx(0, abs=0.05)
+    assert before <= other <= utcnow()
 
 
-def test_a_channel_booked_far_ahead_asks_for_a_retry(db: Database) -> None:
+def test_a_slot_booked_far_ahead_asks_for_a_retry_at_that_slot(db: Database) -> None:
     channel = "C" + uuid.uuid4().hex[:10]
     for _ in range(int(MAX_WAIT.total_seconds()) + 1):
         reserve_slot(db, channel)
+    far = reserve_slot(db, channel)
     with pytest.raises(PaceLater) as later:
-        reserve_slot(db, channel)
+        wait_until(far)
+    assert later.value.retry_in == pytest.approx((far - utcnow()).total_seconds(), abs=0.1)
     assert later.value.retry_in > MAX_WAIT.total_seconds()
