@@ -65,3 +65,26 @@ def test_an_unreachable_broker_does_not_fail_the_scrape(db: Database) -> None:
     seen = gauges(BacklogCollector(db, celery, "nowhere"))
     assert not any(name == "expense_bot_queue_depth" for name, _ in seen)
     assert time.monotonic() - started < 5, "a scrape answers inside Prometheus' timeout"
+
+
+def test_rabbitmq_reports_its_depth(db: Database, rabbitmq_url: str) -> None:
+    queue = f"metrics-{uuid.uuid4().hex[:8]}"
+    celery = make_celery(
+        Settings(
+            _env_file=None,
+            app_env="development",
+            celery_broker_url=rabbitmq_url,
+            celery_queue=queue,
+        )
+    )
+    for _ in range(2):
+        celery.send_task("tasks.nothing", args=[], headers={ENQUEUED_AT: time.time()})
+    try:
+        seen = gauges(BacklogCollector(db, celery, queue))
+    finally:
+        with celery.connection_for_write() as conn:
+            conn.default_channel.queue_delete(queue)
+            conn.default_channel.exchange_delete(queue)
+    assert seen[("expense_bot_queue_depth", (queue,))] == 2
+    # RabbitMQ does not say how long a message has waited.
+    assert ("expense_bot_queue_oldest_message_age_seconds", (queue,)) not in seen
