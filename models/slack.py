@@ -2,8 +2,10 @@
 
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime, utcnow
@@ -31,12 +33,21 @@ class SlackMessage(Base):
 
 
 class SlackRequestReceipt(Base):
-    """Signatures of Slack requests already handled, so a replay inside the window is ignored."""
+    """Each Slack request once: a replay inside the window is ignored.
+
+    A request that asks for a decision carries it here, written before Slack gets its 200, so a
+    process that dies after acking loses nothing: whoever applies it marks it processed.
+    """
 
     __tablename__ = "slack_request_receipts"
 
     signature: Mapped[str] = mapped_column(String(100), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    # SQL NULL when there is none, so "IS NULL" finds requests without a decision.
+    decision_request: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+    )
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class SlackChannelPace(Base):

@@ -12,8 +12,9 @@ from app.db import Database
 from app.services.slack_requests import record_foreign_request
 from app.settings import Settings
 from models import SlackRequestReceipt
+from slack.decision_requests import decision_request
 from slack.listeners import actions, views
-from slack.listeners.common import AfterAck
+from slack.listeners.common import RECEIPT, AfterAck
 from slack.origin import SlackOrigin, claimed_app_id
 
 log = logging.getLogger(__name__)
@@ -42,19 +43,29 @@ def origin_guard(db: Database, origin: SlackOrigin) -> Middleware:
     return guard
 
 
-def replay_guard(db: Database) -> Middleware:
-    """Slack signs each request once; the same signature twice is a replay, so ack and ignore it."""
+def receipt_guard(db: Database) -> Middleware:
+    """Each signed request is recorded once, with the decision it asks for, before the ack.
+
+    The same signature twice is a replay: ack it and ignore it. A recorded decision survives
+    the process dying after the ack; the after-ack work or the sweeper applies it once.
+    """
 
     def guard(
         req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
     ) -> BoltResponse:
-        signature = (req.headers.get("x-slack-signature") or [""])[0]
-        if signature:
-            try:
-                with db.session() as session:
-                    session.add(SlackRequestReceipt(signature=signature[:100]))
-            except IntegrityError:
-                return BoltResponse(status=200, body="")
+        signature = (req.headers.get("x-slack-signature") or [""])[0][:100]
+        request = decision_request(req.body)
+        try:
+            with db.session() as session:
+                session.add(
+                    SlackRequestReceipt(
+                        signature=signature,
+                        decision_request=request.to_json() if request else None,
+                    )
+                )
+        except IntegrityError:
+            return BoltResponse(status=200, body="")
+        req.context[RECEIPT] = signature
         return next()
 
     return guard
@@ -76,7 +87,7 @@ def build_bolt_app(settings: Settings, db: Database, client: WebClient) -> App:
         enterprise_id=settings.slack_enterprise_id,
     )
     bolt.middleware(origin_guard(db, origin))
-    bolt.middleware(replay_guard(db))
+    bolt.middleware(receipt_guard(db))
     after_ack = AfterAck(threads)
     actions.register(bolt, db, after_ack)
     views.register(bolt, db, after_ack)

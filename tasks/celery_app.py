@@ -14,7 +14,12 @@ from app.db import Job
 from app.settings import Settings, get_settings
 
 ENQUEUED_AT = "enqueued_at"
-TASK_MODULES = ["tasks.evaluation", "tasks.notifications", "tasks.maintenance"]
+TASK_MODULES = [
+    "tasks.evaluation",
+    "tasks.notifications",
+    "tasks.maintenance",
+    "tasks.decision_requests",
+]
 
 
 def broker_transport_options(settings: Settings) -> dict[str, Any]:

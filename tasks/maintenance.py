@@ -3,14 +3,16 @@
 from datetime import timedelta
 
 from app import job_names
-from app.db import enqueue_after_commit
+from app.db import Job, enqueue_after_commit
 from app.metrics import RECOVERIES
-from app.services.recovery import lost_jobs, purge_replay_receipts
+from app.services.decision_requests import unapplied
+from app.services.recovery import BATCH, lost_jobs, purge_replay_receipts
 from models.base import utcnow
 from tasks.celery_app import celery_app
 from tasks.runtime import runtime
 
 RECEIPT_RETENTION = timedelta(minutes=10)
+CLICK_GRACE = timedelta(seconds=15)
 
 
 @celery_app.task(name=job_names.SWEEP_STUCK)  # type: ignore[untyped-decorator]
@@ -20,6 +22,11 @@ def sweep_stuck() -> int:
     stuck_before = now - timedelta(seconds=rt.settings.stuck_after_seconds)
     with rt.db.session() as session:
         jobs = lost_jobs(session, stuck_before=stuck_before)
+        # An acked decision is applied within a second; one still waiting lost its process.
+        jobs += [
+            Job(job_names.APPLY_DECISION_REQUEST, (signature,))
+            for signature in unapplied(session, received_before=now - CLICK_GRACE, limit=BATCH)
+        ]
         # Queued like any other job: they leave only once this transaction commits.
         for job in jobs:
             enqueue_after_commit(session, job.task, *job.args)

@@ -109,5 +109,14 @@ def lost_jobs(session: Session, *, stuck_before: datetime) -> list[Job]:
 
 
 def purge_replay_receipts(session: Session, *, before: datetime) -> None:
-    """Slack refuses requests older than 5 minutes, so older replay receipts can go."""
-    session.execute(delete(SlackRequestReceipt).where(SlackRequestReceipt.received_at < before))
+    """Slack refuses requests older than 5 minutes, so older receipts can go, unless they
+    still hold a decision nobody has applied yet."""
+    session.execute(
+        delete(SlackRequestReceipt).where(
+            SlackRequestReceipt.received_at < before,
+            or_(
+                SlackRequestReceipt.decision_request.is_(None),
+                SlackRequestReceipt.processed_at.is_not(None),
+            ),
+        )
+    )

@@ -1,39 +1,25 @@
 """Button clicks on approval cards: Approve decides now; Reject and Comment open a modal."""
 
-from functools import partial
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from app.db import Database
 from app.domain.workflow import Status
-from app.services.decisions import Verdict, decide, describe_step
+from app.services.decisions import describe_step
 from models import Expense
 from slack.blocks import reason_modal
 from slack.ids import ActionId, CallbackId, ModalRef
-from slack.listeners.common import AfterAck, card_ref, decide_and_answer, tell
+from slack.listeners.common import RECEIPT, AfterAck, apply_and_answer, card_ref, tell
 
 
 def register(bolt: App, db: Database, after_ack: AfterAck) -> None:
-    def approve_work(body: dict[str, Any], client: WebClient) -> None:
-        ref = card_ref(body)
-        user, channel = body["user"]["id"], body["channel"]["id"]
-        if ref is None:
-            return
-        approve_step = partial(
-            decide,
-            expense_id=ref.expense_id,
-            step=ref.step,
-            slack_user_id=user,
-            verdict=Verdict.APPROVE,
-        )
-        decide_and_answer(db, client, channel, user, approve_step)
-
     @bolt.action(ActionId.APPROVE.value)
-    def approve(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+    def approve(ack: Ack, context: BoltContext, client: WebClient) -> None:
+        # The decision was recorded with the request before this ack; apply it after.
         ack()
-        after_ack.submit(approve_work, body, client)
+        after_ack.submit(apply_and_answer, db, client, context[RECEIPT])
 
     def open_reason_modal(body: dict[str, Any], client: WebClient, callback: CallbackId) -> None:
         ref = card_ref(body)

@@ -8,14 +8,17 @@ from typing import Any
 from pydantic import ValidationError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy.orm import Session
 
 from app.db import Database
-from app.domain.errors import NotFound
-from app.services.decisions import DecisionOutcome, Result
+from app.services.decision_requests import Applied, apply_request
+from app.services.decisions import Result
 from slack.ids import CardRef, ModalRef
 
 log = logging.getLogger(__name__)
+
+
+# Where the receipt guard leaves the request's signature for the listeners.
+RECEIPT = "expense_bot_receipt"
 
 
 class AfterAck:
@@ -51,22 +54,20 @@ def modal_ref(view: dict[str, Any]) -> ModalRef | None:
         return None
 
 
-def decide_and_answer(
-    db: Database,
-    client: WebClient,
-    channel: str,
-    user: str,
-    use_case: Callable[[Session], DecisionOutcome],
-) -> None:
-    """Run a decision use case in its own transaction; explain privately if nothing changed."""
-    try:
-        with db.session() as session:
-            outcome = use_case(session)
-    except NotFound:
-        tell(client, channel, user, "This expense no longer exists.")
-        return
-    if outcome.result is not Result.DECIDED:
-        tell(client, channel, user, outcome.message)
+def apply_and_answer(db: Database, client: WebClient, signature: str) -> None:
+    """Apply the decision recorded with this request; explain privately if nothing changed."""
+    with db.session() as session:
+        applied = apply_request(session, signature)
+    if applied is not None:
+        answer(client, applied)
+
+
+def answer(client: WebClient, applied: Applied) -> None:
+    request = applied.request
+    if applied.outcome is None:
+        tell(client, request.channel, request.slack_user_id, "This expense no longer exists.")
+    elif applied.outcome.result is not Result.DECIDED:
+        tell(client, request.channel, request.slack_user_id, applied.outcome.message)
 
 
 def tell(client: WebClient, channel: str, user: str, text: str) -> None:

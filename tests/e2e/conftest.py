@@ -184,10 +184,12 @@ def _postgres_stack(
             delete_broker_queue(broker_url, queue)
 
 
-def sweeping_stack(tmp: Path, openai: ServerThread, broker_url: str) -> Iterator[Stack]:
+def sweeping_stack(
+    tmp: Path, openai: ServerThread, broker_url: str, **extra_env: str
+) -> Iterator[Stack]:
     """A PostgreSQL stack whose sweeper looks every 2 s for work quiet for 10 s."""
     yield from postgres_stack(
-        tmp, openai, broker_url, STUCK_AFTER_SECONDS="10", SWEEP_INTERVAL_SECONDS="2"
+        tmp, openai, broker_url, STUCK_AFTER_SECONDS="10", SWEEP_INTERVAL_SECONDS="2", **extra_env
     )
 
 

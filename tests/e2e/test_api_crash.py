@@ -1,0 +1,72 @@
+"""An API process killed right after acking clicks loses none of them and doubles none."""
+
+import concurrent.futures
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import create_engine, func, select
+from sqlalchemy.engine import Engine
+
+from models import AuditEvent, Decision, SlackRequestReceipt
+from slack.ids import ActionId
+from tests.e2e.conftest import sweeping_stack
+from tests.e2e.harness import Stack, expense_body, wait_for
+from tests.standins.server import ServerThread
+
+pytestmark = pytest.mark.e2e
+CLICKS = 15
+
+
+@pytest.fixture(scope="module")
+def lean_stack(
+    tmp_path_factory: pytest.TempPathFactory, openai_standin: ServerThread, redis_url: str
+) -> Iterator[Stack]:
+    # One listener thread: clicks are acked faster than they are applied, so a crash right
+    # after the last ack leaves acked clicks unapplied, the case under test.
+    yield from sweeping_stack(
+        tmp_path_factory.mktemp("api-crash"), openai_standin, redis_url, SLACK_LISTENER_THREADS="1"
+    )
+
+
+def counts(engine: Engine, expense_ids: list[str]) -> tuple[int, int, int]:
+    with engine.connect() as conn:
+        decisions = conn.scalar(
+            select(func.count()).select_from(Decision).where(Decision.expense_id.in_(expense_ids))
+        )
+        approvals = conn.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.expense_id.in_(expense_ids), AuditEvent.action == "approved")
+        )
+        unapplied = conn.scalar(
+            select(func.count())
+            .select_from(SlackRequestReceipt)
+            .where(
+                SlackRequestReceipt.decision_request.is_not(None),
+                SlackRequestReceipt.processed_at.is_(None),
+            )
+        )
+    return int(decisions or 0), int(approvals or 0), int(unapplied or 0)
+
+
+def test_acked_clicks_survive_the_api_dying(lean_stack: Stack) -> None:
+    stack = lean_stack
+    ids = [
+        stack.submit_ok("alice", expense_body(amount=f"{1200 + n}.00", merchant=f"Acked {n}"))
+        for n in range(CLICKS)
+    ]
+    payloads = [stack.click_payload("U0BOB", stack.card(i), ActionId.APPROVE) for i in ids]
+    with concurrent.futures.ThreadPoolExecutor(CLICKS) as pool:
+        answers = list(pool.map(lambda p: stack.post_signed(p).status_code, payloads))
+    assert answers == [200] * CLICKS  # Slack has its acks: from here on, nothing may be lost
+    stack.procs.kill("api")
+    engine = create_engine(stack.env["DATABASE_URL"])
+    try:
+        decided, _, unapplied = counts(engine, ids)
+        assert unapplied > 0, "the crash came too late to leave acked clicks unapplied"
+        assert decided + unapplied == CLICKS
+        # The worker's sweeper finds the recorded clicks and applies each one, once.
+        wait_for(lambda: counts(engine, ids)[0] == CLICKS, timeout=60, what="every click applied")
+        assert counts(engine, ids) == (CLICKS, CLICKS, 0)
+    finally:
+        engine.dispose()
