@@ -3,6 +3,7 @@
 import os
 import secrets
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import pytest
 import redis
@@ -57,6 +58,37 @@ def postgres_url() -> Iterator[str]:
         admin.dispose()
 
 
+@contextmanager
+def scratch_database(prefix: str, template: str | None = None) -> Iterator[str]:
+    """A database for the caller, dropped afterwards; yields its URL."""
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"{prefix}_{os.getpid()}_{secrets.token_hex(4)}"
+    copy = f' TEMPLATE "{make_url(template).database}"' if template else ""
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
+        yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated_template(postgres_url: str) -> Iterator[str]:
+    """An empty migrated database to copy: `CREATE DATABASE ... TEMPLATE` beats re-migrating."""
+    with scratch_database("expense_bot_tmpl") as url:
+        upgrade(url)
+        yield url
+
+
+@pytest.fixture
+def own_postgres_url(migrated_template: str) -> Iterator[str]:
+    """A migrated database for this test alone: for tests that tamper with or count the log."""
+    with scratch_database("expense_bot_own", template=migrated_template) as url:
+        yield url
+
+
 @pytest.fixture(scope="session")
 def redis_url() -> str:
     try:
@@ -87,5 +119,12 @@ def jobs() -> JobRecorder:
 @pytest.fixture
 def db(postgres_url: str, jobs: JobRecorder) -> Iterator[Database]:
     database = Database(postgres_url, job_sender=jobs)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def own_db(own_postgres_url: str, jobs: JobRecorder) -> Iterator[Database]:
+    database = Database(own_postgres_url, job_sender=jobs)
     yield database
     database.dispose()

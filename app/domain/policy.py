@@ -20,12 +20,18 @@ class Policy:
     receipt_required_from: Decimal | None = None
     category_limits: Mapping[str, Decimal] = field(default_factory=dict)
     fx_rates: Mapping[str, Decimal] = field(default_factory=dict)
+    # Slack channel that receives the audit log's head hash once a day; None: no daily post.
+    audit_witness_channel: str | None = None
+
+    def fx_rate(self, currency: str) -> Decimal | None:
+        """1 unit of `currency` in the policy currency, or None when the policy has no rate."""
+        return Decimal(1) if currency == self.currency else self.fx_rates.get(currency)
 
     def to_policy_currency(self, amount: Decimal, currency: str) -> Decimal | None:
         """The amount in the policy currency, or None when there is no rate for `currency`."""
         if currency == self.currency:
             return amount
-        rate = self.fx_rates.get(currency)
+        rate = self.fx_rate(currency)
         return None if rate is None else (amount * rate).quantize(Decimal("0.01"))
 
 
@@ -67,6 +73,9 @@ def parse_policy(raw: Mapping[str, Any]) -> Policy:
     if not 0.0 <= confidence <= 1.0:
         raise PolicyError("policy 'min_llm_confidence' must be between 0 and 1")
     receipt = _decimal(raw, "receipt_required_from") if "receipt_required_from" in raw else None
+    witness = raw.get("audit_witness_channel")
+    if witness is not None and (not isinstance(witness, str) or not witness.strip()):
+        raise PolicyError("policy 'audit_witness_channel' must be a Slack channel id")
     return Policy(
         version=version,
         currency=currency,
@@ -77,4 +86,5 @@ def parse_policy(raw: Mapping[str, Any]) -> Policy:
         receipt_required_from=receipt,
         category_limits=_decimal_map(raw, "category_limits", keys_are_currencies=False),
         fx_rates=_decimal_map(raw, "fx_rates", keys_are_currencies=True),
+        audit_witness_channel=witness.strip() if witness else None,
     )

@@ -29,7 +29,10 @@ def test_routine_expense_is_auto_approved(stack: Stack) -> None:
     assert gate["llm_model"] == "standin-model"
     assert gate["llm_confidence"] == pytest.approx(0.99)
     assert gate["policy_version"]
-    assert gate["details"]["rule_trace"]
+    assert gate["rule_trace"]
+    assert gate["channel"] == "worker"
+    assert gate["llm_recommendation"] == "approve"
+    assert (gate["amount"], gate["currency"], gate["fx_rate"]) == ("45.00", "USD", "1")
     wait_for(lambda: dms_to(stack, "U0ALICE", expense_id), what="DM to Alice")
     assert stack.messages(f"card:{expense_id}") == []
 
@@ -50,7 +53,8 @@ def test_human_approval_updates_card_and_tells_submitter(stack: Stack) -> None:
     assert done["decisions"][0]["slack_user_id"] == "U0BOB"
     approved = [e for e in done["history"] if e["action"] == "approved"][0]
     assert approved["actor_kind"] == "slack_user"
-    assert "bob@example.com" in approved["actor_id"]
+    assert (approved["actor_id"], approved["actor_email"]) == ("U0BOB", "bob@example.com")
+    assert approved["channel"] == "slack"
     updated = stack.decided_card(expense_id)
     assert "by <@U0BOB>" in json.dumps(updated["blocks"])
     notice = wait_for(lambda: dms_to(stack, "U0ALICE", expense_id), what="DM to Alice")
