@@ -4,16 +4,35 @@ The database refuses UPDATE, DELETE and TRUNCATE on `audit_events` (triggers ins
 migration); `audit_chain_head` is the single row that serialises writers onto one chain.
 """
 
+import json
 import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, SmallInteger, String, Text
+from sqlalchemy import BigInteger, Dialect, ForeignKey, Integer, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
-from models.base import Base, JSONType, UTCDateTime, utcnow
+from app.domain.audit_chain import canonical_json
+from models.base import Base, UTCDateTime, utcnow
 
 MONEY_TEXT = String(48)
+
+
+class CanonicalJSON(TypeDecorator[Any]):
+    """JSON kept as its canonical text: the bytes stored are the bytes hashed, on every database.
+
+    (jsonb would re-order keys and re-type numbers; checking would then have to re-encode.)
+    """
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else canonical_json(value)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
+        return None if value is None else json.loads(value)
 
 
 class AuditEvent(Base):
@@ -48,12 +67,12 @@ class AuditEvent(Base):
     fx_rate: Mapped[str | None] = mapped_column(MONEY_TEXT)
     reason: Mapped[str | None] = mapped_column(Text)
     policy_version: Mapped[str | None] = mapped_column(String(64))
-    rule_trace: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)
+    rule_trace: Mapped[list[dict[str, Any]] | None] = mapped_column(CanonicalJSON)
     llm_model: Mapped[str | None] = mapped_column(String(200))
     llm_recommendation: Mapped[str | None] = mapped_column(String(32))
     llm_confidence: Mapped[float | None]
-    llm_reasons: Mapped[list[str] | None] = mapped_column(JSONType)
-    details: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    llm_reasons: Mapped[list[str] | None] = mapped_column(CanonicalJSON)
+    details: Mapped[dict[str, Any]] = mapped_column(CanonicalJSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
 

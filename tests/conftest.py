@@ -3,7 +3,6 @@
 import os
 import secrets
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 
 import pytest
 import redis
@@ -13,10 +12,8 @@ from sqlalchemy.engine import make_url
 import app  # noqa: F401  (our `slack` package first, as in every entry point)
 from app.db import Database, Job
 from app.migrate import upgrade
+from tests.pg import PG_ADMIN_URL, scratch_database
 
-PG_ADMIN_URL = os.environ.get(
-    "TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
-)
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 HOW_TO_START = {
     "PostgreSQL": "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
@@ -52,22 +49,6 @@ def postgres_url() -> Iterator[str]:
     try:
         upgrade(url)
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-@contextmanager
-def scratch_database(prefix: str, template: str | None = None) -> Iterator[str]:
-    """A database for the caller, dropped afterwards; yields its URL."""
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"{prefix}_{os.getpid()}_{secrets.token_hex(4)}"
-    copy = f' TEMPLATE "{make_url(template).database}"' if template else ""
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
-        yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

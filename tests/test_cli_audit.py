@@ -8,7 +8,7 @@ from sqlalchemy import Connection, create_engine, select, text
 
 from app.cli import EXIT_ERROR, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, main
 from app.db import Database
-from app.domain.audit_chain import canonical_content, chain_hash
+from app.domain.audit_chain import canonical_values, chain_hash
 from app.services.audit_verify import last_event, snapshot, stream_events
 from models import AuditEvent
 from tests.services.test_decisions import click, pending_expense, person
@@ -113,7 +113,7 @@ def forge_appended(url: str) -> int:
         real = next(stream_events(conn, since_id=newest.id))
     seq = newest.seq + 1
     # The newest decision, once more: a copy anyone with INSERT rights could write.
-    digest = chain_hash(seq, newest.hash, canonical_content(real.content))
+    digest = chain_hash(seq, newest.hash, canonical_values(real.values))
     with engine.begin() as conn:
         insert_copy(conn, newest.id, seq, newest.hash, digest)
         forged_id = int(conn.scalar(select(AuditEvent.id).where(AuditEvent.seq == seq)) or 0)
@@ -167,7 +167,7 @@ def rewrite_from(url: str, event_id: int) -> None:
         later = list(stream_events(conn, since_id=event_id))
     prev, statements = before.hash, []
     for event in later:
-        digest = chain_hash(event.seq, prev, canonical_content(event.content))
+        digest = chain_hash(event.seq, prev, canonical_values(event.values))
         statements.append((event.id, prev, digest))
         prev = digest
     engine.dispose()

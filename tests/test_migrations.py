@@ -21,7 +21,7 @@ from app.migrate import alembic_config, upgrade
 from app.services import audit
 from app.services.audit_verify import verify
 from models import AuditEvent, Base
-from tests.conftest import scratch_database
+from tests.pg import scratch_database
 
 BEFORE_AUDIT_CHAIN = "16711ce5ae2e"
 JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")

@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from app.domain.advice import Advice, LlmAdvice
-from app.domain.audit_chain import EventContent, Json, holds_float
+from app.domain.audit_chain import EventContent, Json
 from app.domain.money import in_minor_units
 from app.domain.policy import Policy
 from app.domain.rules import RuleResult
@@ -157,9 +157,6 @@ def event_content(
     llm = context.llm
     if llm is not None and llm.unavailable is not None:
         details["llm_unavailable"] = llm.unavailable
-    # Floats are refused where JSON is free-form: PostgreSQL's jsonb may hand one back as an int.
-    if holds_float(details):
-        raise ValueError("audit details hold decimal strings, not floats")
     money = context.valuation
     return EventContent(
         created_at=created_at,

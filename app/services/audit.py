@@ -1,17 +1,16 @@
 """Writing audit events in the caller's transaction, chained just before it commits.
 
-`record` only queues the event on the session. When the transaction commits, the events are
-linked onto the chain and inserted: the writer locks the single `audit_chain_head` row, takes the
-next positions, inserts, moves the head and commits. The lock is held from there to the end of the
-commit and no longer, so the critical section is a few statements, never a Slack call or an LLM
-review. A rollback undoes the head and the events together: no gaps.
+`record` only queues the event on the session, serialised already. When the transaction commits,
+`audit_append` links the events onto the chain and inserts them, under a lock held from there to
+the end of the commit: never across a Slack call, an LLM review or a slow query. A rollback
+drops the queued events, or undoes them together with the chain head: no gaps.
 """
 
 import getpass
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, event, insert, select, update
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from app.domain.audit import (
@@ -23,18 +22,11 @@ from app.domain.audit import (
     Valuation,
     event_content,
 )
-from app.domain.audit_chain import (
-    FORMAT_VERSION,
-    ChainPoint,
-    EventContent,
-    build_chain,
-    canonical_content,
-    event_document,
-)
-from models import AuditChainHead, AuditEvent
+from app.domain.audit_chain import EventContent, canonical_values, stored_values
+from app.services.audit_append import Pending, append
+from models import AuditEvent
 from models.base import utcnow
 
-HEAD_ID = 1
 _PENDING = "audit_events_pending"
 GATE_ACTIONS = (AuditAction.AUTO_APPROVED.value, AuditAction.ROUTED_TO_HUMAN.value)
 
@@ -68,13 +60,14 @@ def record(
         context=context or EventContext(),
     )
     # Serialised now, outside the lock that chaining takes at commit.
-    session.info.setdefault(_PENDING, []).append((content, canonical_content(content)))
+    stored = stored_values(content)
+    session.info.setdefault(_PENDING, []).append(Pending(content, stored, canonical_values(stored)))
     return content
 
 
 @event.listens_for(Session, "before_commit")
 def _chain_pending_events(session: Session) -> None:
-    pending: list[tuple[EventContent, bytes]] | None = session.info.pop(_PENDING, None)
+    pending: list[Pending] | None = session.info.pop(_PENDING, None)
     if pending:
         session.flush()  # the rows the events refer to go in first
         append(session.connection(), pending)
@@ -83,40 +76,6 @@ def _chain_pending_events(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _forget_pending_events(session: Session) -> None:
     session.info.pop(_PENDING, None)
-
-
-def append(conn: Connection, pending: Sequence[tuple[EventContent, bytes]]) -> None:
-    """Link `pending` (content, canonical bytes) onto the chain and insert them.
-
-    The head row stays locked until the caller's transaction ends, so call this last.
-    """
-    count = len(pending)
-    head = conn.execute(
-        update(AuditChainHead)
-        .where(AuditChainHead.id == HEAD_ID)
-        .values(seq=AuditChainHead.seq + count)
-        .returning(AuditChainHead.seq, AuditChainHead.hash)
-    ).one_or_none()
-    if head is None:
-        raise RuntimeError("the audit chain head is missing; run `expense-bot migrate`")
-    links = build_chain([body for _, body in pending], ChainPoint(head.seq - count, head.hash))
-    rows = [
-        {
-            **event_document(content),
-            "seq": seq,
-            "prev_hash": prev_hash,
-            "hash": digest,
-            "format_version": FORMAT_VERSION,
-        }
-        for (content, _), (seq, prev_hash, digest) in zip(pending, links, strict=True)
-    ]
-    move_head = update(AuditChainHead).where(AuditChainHead.id == HEAD_ID).values(hash=links[-1][2])
-    if conn.dialect.name == "postgresql":
-        # One round trip inside the lock: the insert rides along as a data-modifying CTE.
-        conn.execute(move_head.add_cte(insert(AuditEvent).values(rows).cte("appended")))
-    else:
-        conn.execute(insert(AuditEvent), rows)
-        conn.execute(move_head)
 
 
 def gate_valuation(

@@ -21,6 +21,7 @@ from app.domain.audit import (
     valuation,
 )
 from app.domain.audit_chain import (
+    CONTENT_FIELDS,
     GENESIS_HASH,
     START,
     ChainPoint,
@@ -29,8 +30,10 @@ from app.domain.audit_chain import (
     StoredEvent,
     build_chain,
     canonical_content,
+    canonical_values,
     chain_hash,
     parse_anchor,
+    stored_values,
     walk,
 )
 from app.domain.policy import parse_policy
@@ -64,7 +67,7 @@ def chain(count: int) -> list[StoredEvent]:
     contents = [content(i) for i in range(count)]
     links = build_chain([canonical_content(c) for c in contents], START)
     return [
-        StoredEvent(100 + i, seq, prev, digest, 1, c)
+        StoredEvent(100 + i, seq, prev, digest, 1, stored_values(c))
         for i, (c, (seq, prev, digest)) in enumerate(zip(contents, links, strict=True))
     ]
 
@@ -78,8 +81,8 @@ def rehash_from(events: list[StoredEvent], index: int) -> list[StoredEvent]:
     out = events[:index]
     prev = out[-1].hash if out else GENESIS_HASH
     for event in events[index:]:
-        digest = chain_hash(event.seq, prev, canonical_content(event.content))
-        out.append(dataclasses.replace(event, prev_hash=prev, hash=digest))
+        digest = chain_hash(event.seq, prev, canonical_values(event.values))
+        out.append(event._replace(prev_hash=prev, hash=digest))
         prev = digest
     return out
 
@@ -88,16 +91,12 @@ def test_canonical_form_is_pinned() -> None:
     """Changing this output breaks every stored hash: a new form needs a new format version."""
     event = content()
     expected = (
-        '{"action":"approved","actor_email":"bob@example.com","actor_employee_id":7,'
-        '"actor_id":"U0BOB","actor_kind":"slack_user","amount":null,'
-        '"channel":"slack","created_at":"2026-11-22T02:03:39.629717Z","currency":null,'
-        '"details":{"role":"approver","step":0},'
-        '"expense_id":"6f1c1c3e-4b7e-4a53-9d43-0e7c2f3a9b10","from_status":"pending_approval",'
-        '"fx_rate":null,"llm_confidence":0.97,"llm_model":"m","llm_reasons":["routine"],'
-        '"llm_recommendation":"approve","policy_amount":null,"policy_currency":null,'
-        '"policy_version":"2026-11-22.1","reason":"fine 0",'
-        '"rule_trace":[{"detail":"within","figure":"120.00","limit":"250",'
-        '"passed":true,"rule":"category_limit"}],"to_status":"approved"}'
+        '["2026-11-22T02:03:39.629717Z","6f1c1c3e-4b7e-4a53-9d43-0e7c2f3a9b10","slack",'
+        '"slack_user","U0BOB",7,"bob@example.com","approved","pending_approval","approved",'
+        'null,null,null,null,null,"fine 0","2026-11-22.1",'
+        '"[{\\"detail\\":\\"within\\",\\"figure\\":\\"120.00\\",\\"limit\\":\\"250\\",'
+        '\\"passed\\":true,\\"rule\\":\\"category_limit\\"}]",'
+        '"m","approve",0.97,"[\\"routine\\"]","{\\"role\\":\\"approver\\",\\"step\\":0}"]'
     )
     assert canonical_content(event).decode() == expected
     header = f"expense-bot-audit/1\n1\n{GENESIS_HASH}\n".encode()
@@ -117,20 +116,16 @@ def test_canonical_form_ignores_key_order_and_zone_but_not_content() -> None:
         canonical_content(content(created_at=WHEN.replace(tzinfo=None)))
 
 
-def test_floats_are_refused_in_free_form_details() -> None:
-    with pytest.raises(ValueError, match="floats"):
-        event_content(
-            created_at=WHEN,
-            expense_id=None,
-            actor=Actor.employee(1, "a@b.c"),
-            action=AuditAction.SUBMITTED,
-            channel=Channel.API,
-            from_status=None,
-            to_status="submitted",
-            reason=None,
-            # mypy refuses this already; the check is for callers with untyped data.
-            context=EventContext(details={"nested": [{"ratio": 0.5}]}),  # type: ignore[dict-item]
-        )
+def test_stored_values_hash_like_the_content_they_came_from() -> None:
+    """The database keeps JSON as canonical text and may hand back any UUID form."""
+    event = content(details={"ratio": 0.5, "nested": {"b": [1, "ü"], "a": None}})
+    stored = stored_values(event)
+    assert stored[CONTENT_FIELDS.index("details")] == (
+        '{"nested":{"a":null,"b":[1,"ü"]},"ratio":0.5}'
+    )
+    assert stored[CONTENT_FIELDS.index("rule_trace")].startswith('[{"detail":"within",')
+    as_hex = [*stored[:1], EXPENSE.hex, *stored[2:]]
+    assert canonical_values(as_hex) == canonical_content(event)
 
 
 def test_valuation_records_the_rate_and_the_converted_amount() -> None:
@@ -173,7 +168,7 @@ def test_an_untouched_chain_verifies() -> None:
 
 def test_changed_content_names_the_event() -> None:
     events = chain(5)
-    events[2] = dataclasses.replace(events[2], content=content(2, reason="changed"))
+    events[2] = events[2]._replace(values=stored_values(content(2, reason="changed")))
     problem = walk(events, head=head_of(events)).problem
     assert problem is not None
     assert (problem.fault, problem.event_id) == (Fault.CHANGED, 102)
@@ -181,9 +176,9 @@ def test_changed_content_names_the_event() -> None:
 
 def test_changed_and_rehashed_event_is_named_by_the_next_link() -> None:
     events = chain(5)
-    forged = dataclasses.replace(events[2], content=content(2, reason="changed"))
-    events[2] = dataclasses.replace(
-        forged, hash=chain_hash(3, forged.prev_hash, canonical_content(forged.content))
+    forged = events[2]._replace(values=stored_values(content(2, reason="changed")))
+    events[2] = forged._replace(
+        hash=chain_hash(3, forged.prev_hash, canonical_values(forged.values))
     )
     problem = walk(events, head=head_of(events)).problem
     assert problem is not None
@@ -214,8 +209,8 @@ def test_removed_tail_is_found_by_the_head() -> None:
 def test_swapped_events_are_reordered() -> None:
     events = chain(5)
     events[1], events[3] = (
-        dataclasses.replace(events[3], id=events[1].id),
-        dataclasses.replace(events[1], id=events[3].id),
+        events[3]._replace(id=events[1].id),
+        events[1]._replace(id=events[3].id),
     )
     problem = walk(events, head=head_of(events)).problem
     assert problem is not None
@@ -226,11 +221,11 @@ def test_inserted_events_are_found() -> None:
     events = chain(5)
     head = head_of(events)
     appended = build_chain([canonical_content(content(9))], ChainPoint(5, head.hash))[0]
-    forged = StoredEvent(200, *appended, 1, content(9))
+    forged = StoredEvent(200, *appended, 1, stored_values(content(9)))
     problem = walk([*events, forged], head=head).problem
     assert problem is not None
     assert (problem.fault, problem.event_id) == (Fault.INSERTED, 200)
-    repeated = dataclasses.replace(events[1], id=150)
+    repeated = events[1]._replace(id=150)
     problem = walk([*events[:3], repeated, *events[3:]], head=head).problem
     assert problem is not None
     assert (problem.fault, problem.event_id) == (Fault.INSERTED, 150)
@@ -239,7 +234,7 @@ def test_inserted_events_are_found() -> None:
 def test_anchors_catch_a_fully_recomputed_rewrite() -> None:
     events = chain(6)
     anchors = {102: events[2].hash, 104: events[4].hash}
-    events[3] = dataclasses.replace(events[3], content=content(3, reason="rewritten"))
+    events[3] = events[3]._replace(values=stored_values(content(3, reason="rewritten")))
     rewritten = rehash_from(events, 3)
     assert walk(rewritten, head=head_of(rewritten)).problem is None
     problem = walk(rewritten, head=head_of(rewritten), anchors=anchors).problem
@@ -272,8 +267,8 @@ def test_any_removal_or_adjacent_swap_is_caught(count: int, data: st.DataObject)
     assert walk(removed, head=head).problem is not None
     swapped = list(events)
     swapped[index], swapped[index + 1] = (
-        dataclasses.replace(events[index + 1], id=events[index].id),
-        dataclasses.replace(events[index], id=events[index + 1].id),
+        events[index + 1]._replace(id=events[index].id),
+        events[index]._replace(id=events[index + 1].id),
     )
     problem = walk(swapped, head=head).problem
     assert problem is not None

@@ -17,7 +17,7 @@ from app.domain.advice import LlmAdvice, Recommendation
 from app.domain.audit import Actor, ActorKind, AuditAction, Channel, EventContext
 from app.domain.gate import decide as gate_decide
 from app.domain.rules import ExpenseFacts
-from app.services import audit, decisions, evaluation, expenses
+from app.services import audit, audit_append, decisions, evaluation, expenses
 from app.services.audit_verify import verify
 from models import AuditChainHead, AuditEvent
 from tests.services.test_decisions import POLICY, click, new_expense, person
@@ -235,3 +235,36 @@ def test_racing_writers_in_threads_and_processes_keep_one_chain(own_postgres_url
     # 2 of every 5 transactions rolled back, so the test did exercise the rollbacks.
     attempted = threads * (processes + 1) * sum(1 + i % 3 for i in range(transactions))
     assert len(committed) < attempted
+
+
+def test_the_guessed_head_is_checked_and_a_wrong_guess_takes_the_lock(own_db: Database) -> None:
+    """The one-statement path trusts nothing: a stale or forged guess writes nothing."""
+    head_statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statement = str(args[2])
+        chaining = "audit_chain_head" in statement or "audit_guessed_append" in statement
+        if chaining and not statement.startswith("PREPARE"):  # prepared once per connection
+            head_statements.append(statement)
+
+    def write(run: str) -> int:
+        head_statements.clear()
+        with own_db.session() as session:
+            note(session, run, 0)
+        return len(head_statements)
+
+    event.listen(own_db.engine, "before_cursor_execute", count)
+    write("first")
+    seen = audit_append.last_seen.get()
+    assert seen is not None
+    assert write("guessed right") == 1
+    audit_append.last_seen.set(seen)  # another process has written since
+    assert write("stale guess") == 3
+    current = audit_append.last_seen.get()
+    assert current is not None
+    audit_append.last_seen.set(current._replace(hash="f" * 64))  # right place, wrong history
+    assert write("wrong hash") == 3
+    with own_db.session() as session:
+        runs = session.scalars(select(AuditEvent.details).order_by(AuditEvent.seq)).all()
+    assert [d["run"] for d in runs] == ["first", "guessed right", "stale guess", "wrong hash"]
+    assert verify(own_db.engine).problem is None

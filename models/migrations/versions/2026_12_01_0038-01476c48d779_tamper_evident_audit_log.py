@@ -5,14 +5,16 @@ Revises: 16711ce5ae2e
 Create Date: 2026-12-01 00:38:43.000000
 
 Audit events gain what each says (channel, the employee behind the actor, the money, the rule
-trace and the LLM's advice in their own columns) and a place on a SHA-256 chain. Existing events
-are chained in id order; then triggers make `audit_events` append-only, and the chain head may
-only move forward. Slack outbox rows may now belong to no expense (the daily audit witness).
+trace and the LLM's advice in their own columns) and a place on a SHA-256 chain. JSON fields
+become their canonical text (the bytes hashed). Existing events are chained in id order; then
+triggers make `audit_events` append-only, and the chain head may only move forward. Slack
+outbox rows may now belong to no expense (the daily audit witness).
 
 Any later migration that must rewrite audit rows has to drop and recreate these triggers, and
 would break the chain: it should add new events instead.
 """
 
+import json
 import re
 import uuid
 from collections.abc import Sequence
@@ -27,8 +29,10 @@ from app.domain.audit_chain import (
     CONTENT_FIELDS,
     FORMAT_VERSION,
     GENESIS_HASH,
+    JSON_FIELDS,
     EventContent,
     canonical_content,
+    canonical_json,
     chain_hash,
 )
 from app.domain.money import in_minor_units
@@ -58,9 +62,9 @@ def new_columns() -> tuple[sa.Column[Any], ...]:
         sa.Column("policy_amount", sa.String(length=48), nullable=True),
         sa.Column("policy_currency", sa.String(length=3), nullable=True),
         sa.Column("fx_rate", sa.String(length=48), nullable=True),
-        sa.Column("rule_trace", JSON, nullable=True),
+        sa.Column("rule_trace", sa.Text(), nullable=True),
         sa.Column("llm_recommendation", sa.String(length=32), nullable=True),
-        sa.Column("llm_reasons", JSON, nullable=True),
+        sa.Column("llm_reasons", sa.Text(), nullable=True),
     )
 
 
@@ -88,7 +92,7 @@ events = sa.table(
     sa.column("policy_version", sa.String()),
     sa.column("llm_model", sa.String()),
     sa.column("llm_confidence", sa.Double()),
-    sa.column("details", JSON),
+    sa.column("details", sa.Text()),
     sa.column("created_at", UTCDateTime()),
     *(sa.column(c.name, c.type) for c in NEW_COLUMNS),
 )
@@ -195,6 +199,14 @@ def _moved_details(details: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _as_stored(values: dict[str, Any]) -> dict[str, Any]:
+    """JSON fields as the canonical text the column now holds."""
+    return {
+        name: canonical_json(value) if name in JSON_FIELDS and value is not None else value
+        for name, value in values.items()
+    }
+
+
 def _migrated(row: sa.Row[Any], lookups: _Lookups) -> dict[str, Any]:
     """The new column values of an old event, from what it and the tables around it say."""
     money = lookups.money.get(str(row.expense_id)) if row.expense_id else None
@@ -206,7 +218,7 @@ def _migrated(row: sa.Row[Any], lookups: _Lookups) -> dict[str, Any]:
         # The policy's currency and rates were not recorded before; they stay unknown.
         "policy_currency": None,
         "fx_rate": None,
-        **_moved_details(row.details or {}),
+        **_moved_details(json.loads(row.details) if row.details else {}),
     }
 
 
@@ -244,7 +256,7 @@ def _chain_existing_events(conn: sa.Connection) -> tuple[int, str]:
             digest = chain_hash(seq, prev, canonical_content(_content(row, values)))
             batch.append(
                 {
-                    **values,
+                    **_as_stored(values),
                     "event_id": row.id,
                     "seq": seq,
                     "prev_hash": prev,
@@ -268,6 +280,9 @@ def upgrade() -> None:
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
         for column in new_columns():
             batch_op.add_column(column)
+        batch_op.alter_column(
+            "details", existing_type=JSON, type_=sa.Text(), postgresql_using="details::text"
+        )
 
     conn = op.get_bind()
     head_seq, head_hash = _chain_existing_events(conn)
@@ -305,4 +320,7 @@ def downgrade() -> None:
         batch_op.drop_constraint(batch_op.f("uq_audit_events_seq"), type_="unique")
         for column in reversed(NEW_COLUMNS):
             batch_op.drop_column(column.name)
+        batch_op.alter_column(
+            "details", existing_type=sa.Text(), type_=JSON, postgresql_using="details::jsonb"
+        )
     op.drop_table("audit_chain_head")
