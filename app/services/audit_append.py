@@ -66,18 +66,16 @@ def append(conn: Connection, pending: Sequence[Pending]) -> None:
         guess = last_seen.get()
         if guess is not None and _pg_append_if_head_is(conn, pending, guess):
             return
-        head = ChainPoint(*conn.exec_driver_sql(_PG_TAKE_HEAD, {"count": len(pending)}).one())
+        head = conn.exec_driver_sql(_PG_TAKE_HEAD, {"count": len(pending)}).one_or_none()
         links = _links(pending, head)
         conn.exec_driver_sql(_pg_append_sql(len(pending)), _params(pending, links))
         return
-    head = ChainPoint(
-        *conn.execute(
-            update(AuditChainHead)
-            .where(AuditChainHead.id == HEAD_ID)
-            .values(seq=AuditChainHead.seq + len(pending))
-            .returning(AuditChainHead.seq, AuditChainHead.hash)
-        ).one()
-    )
+    head = conn.execute(
+        update(AuditChainHead)
+        .where(AuditChainHead.id == HEAD_ID)
+        .values(seq=AuditChainHead.seq + len(pending))
+        .returning(AuditChainHead.seq, AuditChainHead.hash)
+    ).one_or_none()
     links = _links(pending, head)
     rows = [
         {
@@ -92,9 +90,12 @@ def append(conn: Connection, pending: Sequence[Pending]) -> None:
     )
 
 
-def _links(pending: Sequence[Pending], head_after_taking: ChainPoint) -> Links:
-    """Chain after the head as it was before this writer took `len(pending)` positions."""
-    before = ChainPoint(head_after_taking.seq - len(pending), head_after_taking.hash)
+def _links(pending: Sequence[Pending], taken: Sequence[Any] | None) -> Links:
+    """Chain after the head (seq, hash) as it was before this writer took its positions."""
+    if taken is None:
+        raise RuntimeError("the audit chain head is missing; run `expense-bot migrate`")
+    seq, digest = taken
+    before = ChainPoint(seq - len(pending), digest)
     links = build_chain([p.canonical for p in pending], before)
     last_seq, _, last_hash = links[-1]
     last_seen.set(ChainPoint(last_seq, last_hash))
