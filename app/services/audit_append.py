@@ -11,6 +11,7 @@ events only if it did. A wrong guess changes nothing and costs one more round tr
 insert. Correctness never rests on the guess.
 """
 
+import logging
 import re
 import threading
 from collections.abc import Sequence
@@ -18,6 +19,7 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Dialect, insert, update
+from sqlalchemy.exc import DBAPIError
 
 from app.domain.audit_chain import (
     CONTENT_FIELDS,
@@ -29,6 +31,7 @@ from app.domain.audit_chain import (
 )
 from models import AuditChainHead, AuditEvent
 
+log = logging.getLogger(__name__)
 HEAD_ID = 1
 _CHAIN_COLUMNS = ("seq", "prev_hash", "hash", "format_version")
 _COLUMNS = (*_CHAIN_COLUMNS, *CONTENT_FIELDS)
@@ -106,11 +109,11 @@ def _pg_append_if_head_is(conn: Connection, pending: Sequence[Pending], guess: C
     links = build_chain([p.canonical for p in pending], guess)
     params = _params(pending, links)
     params.update(guess_seq=guess.seq, guess_hash=guess.hash, count=len(pending))
-    name, order = _prepared_guessed_append(conn, len(pending))
-    placeholders = ", ".join(["%s"] * len(order))
-    inserted = conn.exec_driver_sql(
-        f"EXECUTE {name} ({placeholders})", tuple(params[key] for key in order)
-    ).rowcount
+    if prepared_statements.allowed:
+        inserted = _execute_prepared(conn, len(pending), params)
+    else:
+        sql = _pg_guessed_append_sql(len(pending), conn.dialect)
+        inserted = conn.exec_driver_sql(sql, params).rowcount
     if inserted != len(pending):
         return False
     last_seq, _, last_hash = links[-1]
@@ -172,6 +175,36 @@ def _pg_guessed_append_sql(count: int, dialect: Dialect) -> str:
         f"SELECT * FROM (VALUES {_placeholders(count, dialect)}) AS appended "
         "WHERE EXISTS (SELECT 1 FROM moved)"
     )
+
+
+class _PreparedStatements:
+    """Whether this process may use server-side prepared statements.
+
+    A pooler in transaction mode (PgBouncer's default) hands each transaction any server
+    connection, where our PREPARE may never have run. The first EXECUTE that finds its statement
+    missing fails its transaction and switches this process to plain statements for good.
+    """
+
+    allowed = True
+
+
+prepared_statements = _PreparedStatements()
+_MISSING_PREPARED_STATEMENT = "26000"
+
+
+def _execute_prepared(conn: Connection, count: int, params: dict[str, Any]) -> int:
+    name, order = _prepared_guessed_append(conn, count)
+    placeholders = ", ".join(["%s"] * len(order))
+    try:
+        result = conn.exec_driver_sql(
+            f"EXECUTE {name} ({placeholders})", tuple(params[key] for key in order)
+        )
+    except DBAPIError as exc:
+        if getattr(exc.orig, "pgcode", None) == _MISSING_PREPARED_STATEMENT:
+            prepared_statements.allowed = False
+            log.warning("prepared statements do not survive here (a pooler?); not using them")
+        raise
+    return int(result.rowcount)
 
 
 def _prepared_guessed_append(conn: Connection, count: int) -> tuple[str, list[str]]:

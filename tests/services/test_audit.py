@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, func, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from app.db import Database
@@ -268,3 +269,32 @@ def test_the_guessed_head_is_checked_and_a_wrong_guess_takes_the_lock(own_db: Da
         runs = session.scalars(select(AuditEvent.details).order_by(AuditEvent.seq)).all()
     assert [d["run"] for d in runs] == ["first", "guessed right", "stale guess", "wrong hash"]
     assert verify(own_db.engine).problem is None
+
+
+def test_a_pooler_that_loses_prepared_statements_costs_one_transaction(
+    own_postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Behind PgBouncer in transaction mode, PREPARE and EXECUTE may meet different servers."""
+    monkeypatch.setattr(audit_append.prepared_statements, "allowed", True)
+    db = Database(own_postgres_url, job_sender=lambda _jobs: None, pool_size=1)
+
+    def write(run: str) -> None:
+        with db.session() as session:
+            note(session, run, 0)
+
+    try:
+        write("before")
+        write("prepared")
+        with db.engine.connect() as conn:  # the one pooled connection: the server forgets
+            conn.exec_driver_sql("DEALLOCATE audit_guessed_append_1")
+        with pytest.raises(DBAPIError, match="does not exist"):
+            write("lost")
+        assert audit_append.prepared_statements.allowed is False
+        write("after")
+        with db.session() as session:
+            runs = session.scalars(select(AuditEvent.details).order_by(AuditEvent.seq)).all()
+        verdict = verify(db.engine)
+    finally:
+        db.dispose()
+    assert [d["run"] for d in runs] == ["before", "prepared", "after"]
+    assert verdict.problem is None
