@@ -39,6 +39,8 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.callbacks
 	$(BIN)/python -m bench.intake
 	$(BIN)/python -m bench.evaluation
+	$(BIN)/python -m bench.audit_chain
+	$(BIN)/python -m bench.audit_verify
 
 clean:
 	rm -rf $(VENV) var *.egg-info .mypy_cache .ruff_cache .pytest_cache

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
+from app.cli_audit import add_audit_commands, record_operator_action
+from app.domain.audit import AuditAction
 from app.domain.errors import DomainError, PolicyError
 from app.domain.roles import Role
 from app.logs import configure_logging
@@ -56,6 +58,7 @@ def cmd_employee_add(settings: Settings, args: argparse.Namespace) -> int:
             roles=args.role or (),
             manager_email=args.manager,
         )
+        record_operator_action(session, AuditAction.EMPLOYEE_ADDED, employee)
         print(f"added employee {employee.id}: {employee.email} roles={','.join(employee.roles)}")
     return EXIT_OK
 
@@ -70,6 +73,7 @@ def cmd_token_create(settings: Settings, args: argparse.Namespace) -> int:
         if employee is None:
             raise NotFound(f"no employee with email {args.email}")
         token = create_token(session, employee)
+        record_operator_action(session, AuditAction.TOKEN_CREATED, employee)
     print(token)
     print("Store this token now: it is not shown again.", file=sys.stderr)
     return EXIT_OK
@@ -213,6 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
     # `dev` is the one command that asks for development; everything else runs as configured.
     dev.set_defaults(run=cmd_dev, environment=Environment.DEVELOPMENT)
     sub.add_parser("doctor", help="show the effective configuration").set_defaults(run=cmd_doctor)
+    add_audit_commands(sub)
     return parser
 
 

@@ -17,8 +17,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 import app  # noqa: F401
 from app.db import Database
@@ -28,12 +26,10 @@ from app.services import expenses
 from app.services.employees import find_by_email
 from app.settings import Settings
 from slack.sandbox.app import create_sandbox_app
+from tests.pg import scratch_database
 from tests.standins.production import production_env
 from tests.standins.server import ServerThread, free_port
 
-PG_ADMIN_URL = os.environ.get(
-    "TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
-)
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 SIGNING_SECRET = secrets.token_hex(16)
 BOT_TOKEN = "xoxb-" + secrets.token_hex(16)
@@ -59,19 +55,25 @@ class Bench:
 
 
 @contextmanager
+def migrated_database() -> Iterator[str]:
+    """A throwaway PostgreSQL database at the newest migration; yields its URL."""
+    with scratch_database("expense_bot_bench") as url:
+        upgrade(url)
+        yield url
+
+
+@contextmanager
 def running_api(**extra_env: str) -> Iterator[Bench]:
-    name = f"expense_bot_bench_{secrets.token_hex(4)}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
     port = free_port()
     api = f"http://127.0.0.1:{port}"
     sandbox_app = create_sandbox_app(
         bot_token=BOT_TOKEN, signing_secret=SIGNING_SECRET, events_url=f"{api}/slack/events"
     )
-    with tempfile.TemporaryDirectory() as tmp, ServerThread(sandbox_app) as sandbox:
-        upgrade(url)
+    with (
+        migrated_database() as url,
+        tempfile.TemporaryDirectory() as tmp,
+        ServerThread(sandbox_app) as sandbox,
+    ):
         tokens = seed_demo_people(
             Settings(_env_file=None, app_env="development", data_dir=Path(tmp), database_url=url)
         )
@@ -107,9 +109,6 @@ def running_api(**extra_env: str) -> Iterator[Bench]:
         finally:
             proc.terminate()
             proc.wait(timeout=20)
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
 
 
 def timed(

@@ -1,6 +1,6 @@
 """SQLAlchemy models: employees, expenses, decisions, Slack messages and the audit log."""
 
-from models.audit import AuditEvent
+from models.audit import AuditChainHead, AuditEvent
 from models.base import Base
 from models.employee import ApiToken, Employee
 from models.expense import Comment, Decision, Expense
@@ -8,6 +8,7 @@ from models.slack import SlackChannelPace, SlackMessage, SlackRequestReceipt
 
 __all__ = [
     "ApiToken",
+    "AuditChainHead",
     "AuditEvent",
     "Base",
     "Comment",

@@ -17,7 +17,8 @@ class SlackMessage(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     # e.g. "card:<expense>:<step>"; also sent as message metadata to find a post after a crash.
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
-    expense_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("expenses.id"), index=True)
+    # None for posts about no one expense, such as the daily audit witness.
+    expense_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("expenses.id"), index=True)
     kind: Mapped[str] = mapped_column(String(32))
     # The approval step a card belongs to; None for other kinds.
     step: Mapped[int | None]

@@ -32,7 +32,7 @@ class DeliveryBusy(Exception):
 @dataclass(frozen=True, slots=True)
 class Post:
     dedupe_key: str
-    expense_id: uuid.UUID
+    expense_id: uuid.UUID | None
     kind: str
     channel: str
     text: str

@@ -19,7 +19,10 @@ TASK_MODULES = [
     "tasks.notifications",
     "tasks.maintenance",
     "tasks.decision_requests",
+    "tasks.witness",
 ]
+# The witness task runs hourly and posts at most once per UTC day, so a missed beat costs an hour.
+WITNESS_CHECK_SECONDS = 3600.0
 
 
 def broker_transport_options(settings: Settings) -> dict[str, Any]:
@@ -54,6 +57,10 @@ def make_celery(settings: Settings) -> Celery:
             "sweep-stuck": {
                 "task": job_names.SWEEP_STUCK,
                 "schedule": settings.sweep_interval_seconds,
+            },
+            "audit-witness": {
+                "task": job_names.POST_AUDIT_WITNESS,
+                "schedule": WITNESS_CHECK_SECONDS,
             },
         },
         timezone="UTC",

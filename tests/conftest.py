@@ -1,14 +1,13 @@
 """Shared fixtures: real PostgreSQL, Redis and RabbitMQ, a throwaway database per run."""
 
 import os
-import secrets
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import pytest
 import redis
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
 # The test process itself is a development machine; tests that need production build their
@@ -18,10 +17,8 @@ os.environ.setdefault("APP_ENV", "development")
 import app  # noqa: E402, F401  (our `slack` package first, as in every entry point)
 from app.db import Database, Job
 from app.migrate import upgrade
+from tests.pg import PG_ADMIN_URL, scratch_database
 
-PG_ADMIN_URL = os.environ.get(
-    "TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
-)
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 RABBITMQ_URL = os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")
 HOW_TO_START = {
@@ -50,27 +47,37 @@ def migrated_database(purpose: str) -> Iterator[str]:
     admin = create_engine(
         PG_ADMIN_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
     )
-    name = f"expense_bot_{purpose}_{os.getpid()}_{secrets.token_hex(3)}"
     try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        with admin.connect():
+            pass
     except Exception as exc:  # noqa: BLE001  (any failure means: not usable)
-        admin.dispose()
         service_unavailable("PostgreSQL", make_url(PG_ADMIN_URL).render_as_string(), exc)
-    url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    try:
+    finally:
+        admin.dispose()
+    with scratch_database(f"expense_bot_{purpose}") as url:
         upgrade(url)
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """Shared by the in-process tests, which each make their own people and expenses."""
     with migrated_database("test") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def migrated_template(postgres_url: str) -> Iterator[str]:
+    """An empty migrated database to copy: `CREATE DATABASE ... TEMPLATE` beats re-migrating."""
+    with scratch_database("expense_bot_tmpl") as url:
+        upgrade(url)
+        yield url
+
+
+@pytest.fixture
+def own_postgres_url(migrated_template: str) -> Iterator[str]:
+    """A migrated database for this test alone: for tests that tamper with or count the log."""
+    with scratch_database("expense_bot_own", template=migrated_template) as url:
         yield url
 
 
@@ -122,5 +129,12 @@ def jobs() -> JobRecorder:
 @pytest.fixture
 def db(postgres_url: str, jobs: JobRecorder) -> Iterator[Database]:
     database = Database(postgres_url, job_sender=jobs)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def own_db(own_postgres_url: str, jobs: JobRecorder) -> Iterator[Database]:
+    database = Database(own_postgres_url, job_sender=jobs)
     yield database
     database.dispose()

@@ -181,16 +181,31 @@ class AuditEventOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
+    seq: int
+    prev_hash: str
+    hash: str
+    format_version: int
     expense_id: uuid.UUID | None
+    channel: str
     actor_kind: str
     actor_id: str | None
+    actor_employee_id: int | None
+    actor_email: str | None
     action: str
     from_status: str | None
     to_status: str | None
+    amount: str | None
+    currency: str | None
+    policy_amount: str | None
+    policy_currency: str | None
+    fx_rate: str | None
     reason: str | None
     policy_version: str | None
+    rule_trace: list[dict[str, Any]] | None
     llm_model: str | None
+    llm_recommendation: str | None
     llm_confidence: float | None
+    llm_reasons: list[str] | None
     details: dict[str, Any]
     created_at: datetime
 

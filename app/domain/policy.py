@@ -35,12 +35,18 @@ class Policy:
     receipt_hosts: frozenset[str] = frozenset()
     # Whether a submitter sees the model's reasons, or only its recommendation.
     show_ai_reasons_to_submitter: bool = False
+    # Slack channel that receives the audit log's head hash once a day; None: no daily post.
+    audit_witness_channel: str | None = None
+
+    def fx_rate(self, currency: str) -> Decimal | None:
+        """1 unit of `currency` in the policy currency, or None when the policy has no rate."""
+        return Decimal(1) if currency == self.currency else self.fx_rates.get(currency)
 
     def to_policy_currency(self, amount: Decimal, currency: str) -> Decimal | None:
         """The amount in the policy currency, or None when there is no rate for `currency`."""
         if currency == self.currency:
             return amount
-        rate = self.fx_rates.get(currency)
+        rate = self.fx_rate(currency)
         return None if rate is None else (amount * rate).quantize(Decimal("0.01"))
 
 
@@ -113,6 +119,9 @@ def parse_policy(raw: Mapping[str, Any]) -> Policy:
     if not 0.0 <= confidence <= 1.0:
         raise PolicyError("policy 'min_llm_confidence' must be between 0 and 1")
     receipt = _decimal(raw, "receipt_required_from") if "receipt_required_from" in raw else None
+    witness = raw.get("audit_witness_channel")
+    if witness is not None and (not isinstance(witness, str) or not witness.strip()):
+        raise PolicyError("policy 'audit_witness_channel' must be a Slack channel id")
     return Policy(
         version=version,
         currency=currency,
@@ -127,4 +136,5 @@ def parse_policy(raw: Mapping[str, Any]) -> Policy:
         max_claim_age_days=_positive_int(raw, "max_claim_age_days", DEFAULT_MAX_CLAIM_AGE_DAYS),
         receipt_hosts=_receipt_hosts(raw),
         show_ai_reasons_to_submitter=show_reasons,
+        audit_witness_channel=witness.strip() if witness else None,
     )

@@ -23,49 +23,68 @@ class RuleResult:
     rule: str
     passed: bool
     detail: str
+    # The expense's figure the rule compared, and what it was compared against, as text.
+    figure: str | None = None
+    limit: str | None = None
 
-    def as_dict(self) -> dict[str, object]:
-        return {"rule": self.rule, "passed": self.passed, "detail": self.detail}
+    def as_dict(self) -> dict[str, str | bool | None]:
+        return {
+            "rule": self.rule,
+            "passed": self.passed,
+            "detail": self.detail,
+            "figure": self.figure,
+            "limit": self.limit,
+        }
 
 
 Rule = Callable[[Policy, ExpenseFacts, Decimal | None], RuleResult]
 
 
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
 def currency_convertible(policy: Policy, facts: ExpenseFacts, amount: Decimal | None) -> RuleResult:
+    name = "currency_convertible"
     if amount is None:
-        return RuleResult(
-            "currency_convertible", False, f"no {facts.currency}->{policy.currency} rate in policy"
-        )
-    return RuleResult("currency_convertible", True, f"{amount} {policy.currency}")
+        detail = f"no {facts.currency}->{policy.currency} rate in policy"
+        return RuleResult(name, False, detail, facts.currency)
+    return RuleResult(name, True, f"{amount} {policy.currency}", facts.currency)
 
 
 def category_allowed(policy: Policy, facts: ExpenseFacts, amount: Decimal | None) -> RuleResult:
     allowed = facts.category in policy.allowed_categories
     detail = "allowed" if allowed else f"category {facts.category!r} is not in the allow-list"
-    return RuleResult("category_allowed", allowed, detail)
+    return RuleResult("category_allowed", allowed, detail, facts.category)
 
 
 def category_limit(policy: Policy, facts: ExpenseFacts, amount: Decimal | None) -> RuleResult:
     limit = policy.category_limits.get(facts.category)
     if limit is None:
-        return RuleResult("category_limit", True, "no limit for this category")
+        return RuleResult("category_limit", True, "no limit for this category", _text(amount))
     if amount is None:
-        return RuleResult("category_limit", False, "amount unknown in policy currency")
+        return RuleResult(
+            "category_limit", False, "amount unknown in policy currency", None, str(limit)
+        )
     ok = amount <= limit
     relation = "within" if ok else "over"
-    return RuleResult("category_limit", ok, f"{amount} is {relation} the {limit} limit")
+    detail = f"{amount} is {relation} the {limit} limit"
+    return RuleResult("category_limit", ok, detail, str(amount), str(limit))
 
 
 def receipt_present(policy: Policy, facts: ExpenseFacts, amount: Decimal | None) -> RuleResult:
     threshold = policy.receipt_required_from
+    figure, limit = _text(amount), _text(threshold)
     if threshold is None or facts.has_receipt:
-        return RuleResult("receipt_present", True, "receipt attached or not required")
+        detail = "receipt attached or not required"
+        return RuleResult("receipt_present", True, detail, figure, limit)
     if amount is not None and amount < threshold:
-        return RuleResult("receipt_present", True, f"below the {threshold} receipt threshold")
+        detail = f"below the {threshold} receipt threshold"
+        return RuleResult("receipt_present", True, detail, figure, limit)
     detail = f"a receipt is required from {threshold}"
     if facts.uncounted_receipt_link:
         detail += "; the link given is not https on an allowed receipt host"
-    return RuleResult("receipt_present", False, detail)
+    return RuleResult("receipt_present", False, detail, figure, limit)
 
 
 RULES: tuple[Rule, ...] = (currency_convertible, category_allowed, category_limit, receipt_present)

@@ -1,34 +1,38 @@
-"""Writing audit events in the caller's transaction, and reading them page by page."""
+"""Writing audit events in the caller's transaction, chained just before it commits.
 
+`record` only queues the event on the session, serialised already. When the transaction commits,
+`audit_append` links the events onto the chain and inserts them, under a lock held from there to
+the end of the commit: never across a Slack call, an LLM review or a slow query. A rollback
+drops the queued events, or undoes them together with the chain head: no gaps.
+"""
+
+import getpass
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from app.domain.audit import ActorKind, AuditAction
+from app.domain.audit import (
+    Actor,
+    ActorKind,
+    AuditAction,
+    Channel,
+    EventContext,
+    Valuation,
+    event_content,
+)
+from app.domain.audit_chain import EventContent, canonical_values, stored_values
+from app.services.audit_append import Pending, append
 from models import AuditEvent
+from models.base import utcnow
+
+_PENDING = "audit_events_pending"
+GATE_ACTIONS = (AuditAction.AUTO_APPROVED.value, AuditAction.ROUTED_TO_HUMAN.value)
 
 
-@dataclass(frozen=True, slots=True)
-class Actor:
-    kind: ActorKind
-    id: str | None
-
-
-SYSTEM = Actor(ActorKind.SYSTEM, "worker")
-
-
-@dataclass(frozen=True, slots=True)
-class EventContext:
-    """What the auditor needs to know about the decision beyond who and what."""
-
-    policy_version: str | None = None
-    llm_model: str | None = None
-    llm_confidence: float | None = None
-    details: dict[str, Any] = field(default_factory=dict)
+def cli_operator() -> Actor:
+    return Actor(ActorKind.CLI_OPERATOR, getpass.getuser())
 
 
 def record(
@@ -37,28 +41,56 @@ def record(
     expense_id: uuid.UUID | None,
     actor: Actor,
     action: AuditAction,
+    channel: Channel,
     from_status: str | None = None,
     to_status: str | None = None,
     reason: str | None = None,
     context: EventContext | None = None,
-) -> AuditEvent:
-    ctx = context or EventContext()
-    event = AuditEvent(
+) -> EventContent:
+    """Queue an event; it is chained and written when (and only if) the transaction commits."""
+    content = event_content(
+        created_at=utcnow(),
         expense_id=expense_id,
-        actor_kind=actor.kind.value,
-        actor_id=actor.id,
-        action=action.value,
+        actor=actor,
+        action=action,
+        channel=channel,
         from_status=from_status,
         to_status=to_status,
         reason=reason,
-        policy_version=ctx.policy_version,
-        llm_model=ctx.llm_model,
-        llm_confidence=ctx.llm_confidence,
-        details=ctx.details,
+        context=context or EventContext(),
     )
-    session.add(event)
-    session.flush()
-    return event
+    # Serialised now, outside the lock that chaining takes at commit.
+    stored = stored_values(content)
+    session.info.setdefault(_PENDING, []).append(Pending(content, stored, canonical_values(stored)))
+    return content
+
+
+@event.listens_for(Session, "before_commit")
+def _chain_pending_events(session: Session) -> None:
+    pending: list[Pending] | None = session.info.pop(_PENDING, None)
+    if pending:
+        session.flush()  # the rows the events refer to go in first
+        append(session.connection(), pending)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_pending_events(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def gate_valuation(
+    session: Session, expense_id: uuid.UUID, amount: str, currency: str
+) -> Valuation:
+    """The expense's amount, with the policy conversion the gate recorded for it."""
+    converted = session.execute(
+        select(AuditEvent.policy_amount, AuditEvent.policy_currency, AuditEvent.fx_rate)
+        .where(AuditEvent.expense_id == expense_id, AuditEvent.action.in_(GATE_ACTIONS))
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    ).one_or_none()
+    if converted is None:
+        return Valuation(amount, currency)
+    return Valuation(amount, currency, *converted)
 
 
 def list_events(

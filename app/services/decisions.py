@@ -9,14 +9,16 @@ from sqlalchemy.orm import Session
 
 from app import job_names
 from app.db import enqueue_after_commit
-from app.domain.audit import ActorKind, AuditAction
+from app.domain.audit import Actor, AuditAction, Channel, EventContext, LlmOpinion
+from app.domain.audit_chain import Json
 from app.domain.errors import DecisionRefused, NotFound
+from app.domain.money import in_minor_units
 from app.domain.roles import Role, check_may_decide
 from app.domain.workflow import Action, Status, approval_action
 from app.services import audit
 from app.services.employees import find_by_slack_id
 from app.services.transitions import apply_transition
-from models import Comment, Decision, Expense
+from models import Comment, Decision, Employee, Expense
 
 MAX_REASON_LENGTH = 2000
 
@@ -38,19 +40,19 @@ class DecisionOutcome:
     message: str
 
 
-def _slack_actor(slack_user_id: str, email: str | None) -> audit.Actor:
-    label = f"{slack_user_id} ({email})" if email else slack_user_id
-    return audit.Actor(ActorKind.SLACK_USER, label)
+def _slack_actor(slack_user_id: str, person: Employee | None) -> Actor:
+    if person is None:
+        return Actor.slack_user(slack_user_id, None, None)
+    return Actor.slack_user(slack_user_id, person.id, person.email)
 
 
-def _context(expense: Expense, **details: object) -> audit.EventContext:
-    """Each human decision is logged with the policy and the AI advice it was made on."""
-    advice = expense.llm_advice or {}
-    confidence = advice.get("confidence")
-    return audit.EventContext(
+def _context(session: Session, expense: Expense, **details: Json) -> EventContext:
+    """Each human decision is logged with the money, policy and AI advice it was made on."""
+    amount = in_minor_units(expense.amount, expense.currency)
+    return EventContext(
+        valuation=audit.gate_valuation(session, expense.id, amount, expense.currency),
         policy_version=expense.policy_version,
-        llm_model=advice.get("model"),
-        llm_confidence=float(confidence) if confidence is not None else None,
+        llm=LlmOpinion.from_record(expense.llm_advice),
         details=details,
     )
 
@@ -72,7 +74,7 @@ def _refuse(
     session: Session,
     expense: Expense,
     slack_user_id: str,
-    email: str | None,
+    person: Employee | None,
     step: int,
     refusal: DecisionRefused,
     attempted: str,
@@ -80,12 +82,13 @@ def _refuse(
     audit.record(
         session,
         expense_id=expense.id,
-        actor=_slack_actor(slack_user_id, email),
+        actor=_slack_actor(slack_user_id, person),
         action=AuditAction.DECISION_REFUSED,
+        channel=Channel.SLACK,
         from_status=expense.status,
         to_status=expense.status,
         reason=str(refusal),
-        context=_context(expense, code=refusal.code, attempted=attempted, step=step),
+        context=_context(session, expense, code=refusal.code, attempted=attempted, step=step),
     )
     return DecisionOutcome(Result.REFUSED, str(refusal))
 
@@ -118,7 +121,7 @@ def decide(
             session,
             expense,
             slack_user_id,
-            decider.email if decider else None,
+            decider,
             step,
             refusal,
             verdict.value,
@@ -150,12 +153,13 @@ def decide(
     audit.record(
         session,
         expense_id=expense.id,
-        actor=_slack_actor(slack_user_id, decider.email),
+        actor=_slack_actor(slack_user_id, decider),
         action=audit_action,
+        channel=Channel.SLACK,
         from_status=from_status,
         to_status=expense.status,
         reason=reason,
-        context=_context(expense, step=step, role=step_role, decided_by=decider.email),
+        context=_context(session, expense, step=step, role=step_role, decided_by=decider.email),
     )
     enqueue_after_commit(session, job_names.UPDATE_APPROVAL_CARD, str(expense.id), step)
     if action is Action.APPROVE_STEP:
@@ -186,7 +190,7 @@ def comment(
             session,
             expense,
             slack_user_id,
-            author.email if author else None,
+            author,
             expense.current_step,
             refusal,
             "comment",
@@ -200,12 +204,13 @@ def comment(
     audit.record(
         session,
         expense_id=expense.id,
-        actor=_slack_actor(slack_user_id, author.email),
+        actor=_slack_actor(slack_user_id, author),
         action=AuditAction.COMMENTED,
+        channel=Channel.SLACK,
         from_status=expense.status,
         to_status=expense.status,
         reason=text,
-        context=_context(expense, comment_id=note.id),
+        context=_context(session, expense, comment_id=note.id),
     )
     enqueue_after_commit(session, job_names.POST_COMMENT, note.id)
     return DecisionOutcome(Result.DECIDED, "comment recorded")

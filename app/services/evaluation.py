@@ -9,7 +9,16 @@ from sqlalchemy.orm import Session
 from app import job_names
 from app.db import enqueue_after_commit
 from app.domain.advice import Advice, LlmAdvice
-from app.domain.audit import ActorKind, AuditAction
+from app.domain.audit import (
+    POLICY_GATE,
+    Actor,
+    ActorKind,
+    AuditAction,
+    Channel,
+    EventContext,
+    LlmOpinion,
+    valuation,
+)
 from app.domain.gate import GateDecision, Route
 from app.domain.policy import Policy
 from app.domain.receipts import counts_as_receipt
@@ -49,6 +58,14 @@ def record_gate_decision(
     if expense is None or expense.status != Status.SUBMITTED.value:
         return False
     auto = decision.route is Route.AUTO_APPROVE
+    # Read before the transition, which expires the loaded expense.
+    context = EventContext(
+        valuation=valuation(expense.amount, expense.currency, policy),
+        policy_version=policy.version,
+        rule_trace=decision.rule_trace,
+        llm=LlmOpinion.of(advice),
+        details={"steps": [role.value for role in decision.steps]},
+    )
     won = apply_transition(
         session,
         expense,
@@ -61,37 +78,22 @@ def record_gate_decision(
     )
     if not won:
         return False
-    llm_model = advice.model
-    confidence = advice.confidence if isinstance(advice, LlmAdvice) else None
-    context = audit.EventContext(
-        policy_version=policy.version,
-        llm_model=llm_model,
-        llm_confidence=confidence,
-        details={
-            "rule_trace": [r.as_dict() for r in decision.rule_trace],
-            "llm_advice": advice_record(advice),
-            "steps": [role.value for role in decision.steps],
-            "amount_in_policy_currency": (
-                None
-                if decision.amount_in_policy_currency is None
-                else str(decision.amount_in_policy_currency)
-            ),
-        },
-    )
     if isinstance(advice, LlmAdvice):
         audit.record(
             session,
             expense_id=expense_id,
-            actor=audit.Actor(ActorKind.LLM, advice.model),
+            actor=Actor(ActorKind.LLM, advice.model),
             action=AuditAction.LLM_REVIEWED,
+            channel=Channel.WORKER,
             reason="; ".join(advice.reasons) or None,
             context=context,
         )
     audit.record(
         session,
         expense_id=expense_id,
-        actor=audit.Actor(ActorKind.SYSTEM, "policy-gate"),
+        actor=POLICY_GATE,
         action=AuditAction.AUTO_APPROVED if auto else AuditAction.ROUTED_TO_HUMAN,
+        channel=Channel.WORKER,
         from_status=Status.SUBMITTED.value,
         to_status=(Status.APPROVED if auto else Status.PENDING_APPROVAL).value,
         reason="in policy, LLM confident" if auto else "; ".join(decision.reasons),

@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 
 from app import job_names
 from app.db import enqueue_after_commit
-from app.domain.audit import ActorKind, AuditAction
+from app.domain.audit import Actor, AuditAction, Channel, EventContext, Valuation
 from app.domain.errors import IdempotencyConflict, NotFound
+from app.domain.money import in_minor_units
 from app.domain.workflow import Status
 from app.services import audit
 from models import AuditEvent, Decision, Employee, Expense
@@ -68,9 +69,14 @@ def submit(
     audit.record(
         session,
         expense_id=expense.id,
-        actor=audit.Actor(ActorKind.EMPLOYEE, submitter.email),
+        actor=Actor.employee(submitter.id, submitter.email),
         action=AuditAction.SUBMITTED,
+        channel=Channel.API,
         to_status=Status.SUBMITTED.value,
+        context=EventContext(
+            valuation=Valuation(in_minor_units(data.amount, data.currency), data.currency),
+            details={"category": data.category, "merchant": data.merchant},
+        ),
     )
     enqueue_after_commit(session, job_names.EVALUATE_EXPENSE, str(expense.id))
     return expense, True

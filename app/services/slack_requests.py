@@ -2,7 +2,7 @@
 
 from sqlalchemy.orm import Session
 
-from app.domain.audit import ActorKind, AuditAction
+from app.domain.audit import Actor, ActorKind, AuditAction, Channel
 from app.services import audit
 
 
@@ -11,7 +11,8 @@ def record_foreign_request(session: Session, *, slack_user_id: str | None, reaso
     audit.record(
         session,
         expense_id=None,
-        actor=audit.Actor(ActorKind.SLACK_USER, slack_user_id),
+        actor=Actor(ActorKind.SLACK_USER, slack_user_id),
         action=AuditAction.SLACK_REQUEST_REFUSED,
+        channel=Channel.SLACK,
         reason=reason,
     )

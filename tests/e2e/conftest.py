@@ -205,7 +205,9 @@ def embedded_stack(tmp: Path, openai: ServerThread) -> Iterator[Stack]:
         log = procs.start("dev", ["dev", "--port", str(port)], env, tmp)
         wait_ready(api, log)
         tokens = {p.stem: p.read_text().strip() for p in data.glob("*.token")}
-        yield Stack("embedded", api, f"{api}/sandbox", SANDBOX_SIGNING_SECRET, tokens)
+        yield Stack(
+            "embedded", api, f"{api}/sandbox", SANDBOX_SIGNING_SECRET, tokens, env=env, workdir=tmp
+        )
     finally:
         procs.stop()
 

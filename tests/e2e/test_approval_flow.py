@@ -2,6 +2,8 @@
 
 import concurrent.futures
 import json
+import subprocess
+import sys
 import time
 
 import pytest
@@ -31,7 +33,10 @@ def test_routine_expense_is_auto_approved(stack: Stack) -> None:
     assert gate["llm_model"] == "standin-model"
     assert gate["llm_confidence"] == pytest.approx(0.99)
     assert gate["policy_version"]
-    assert gate["details"]["rule_trace"]
+    assert gate["rule_trace"]
+    assert gate["channel"] == "worker"
+    assert gate["llm_recommendation"] == "approve"
+    assert (gate["amount"], gate["currency"], gate["fx_rate"]) == ("45.00", "USD", "1")
     wait_for(lambda: dms_to(stack, "U0ALICE", expense_id), what="DM to Alice")
     assert stack.messages(f"card:{expense_id}") == []
 
@@ -52,7 +57,8 @@ def test_human_approval_updates_card_and_tells_submitter(stack: Stack) -> None:
     assert done["decisions"][0]["slack_user_id"] == "U0BOB"
     approved = [e for e in done["history"] if e["action"] == "approved"][0]
     assert approved["actor_kind"] == "slack_user"
-    assert "bob@example.com" in approved["actor_id"]
+    assert (approved["actor_id"], approved["actor_email"]) == ("U0BOB", "bob@example.com")
+    assert approved["channel"] == "slack"
     updated = stack.decided_card(expense_id)
     assert "by <@U0BOB>" in json.dumps(updated["blocks"])
     notice = wait_for(lambda: dms_to(stack, "U0ALICE", expense_id), what="DM to Alice")
@@ -454,3 +460,19 @@ def test_api_workers_report_as_one_and_the_worker_serves_its_own(stack: Stack) -
 
     # One DM a second to Alice's channel: Slack's pace, kept by the outbox.
     wait_for(dms_counted, timeout=30, what="the DMs to be counted")
+
+
+def test_the_audit_log_verifies_after_the_flows(stack: Stack) -> None:
+    """API processes and worker threads wrote the events of every flow above as one chain."""
+    expense_id = stack.submit_ok("alice", expense_body(amount="45.00"))
+    stack.wait_status(expense_id, "approved")
+    done = subprocess.run(
+        [sys.executable, "-m", "app", "audit", "verify"],
+        env=stack.env,
+        cwd=stack.workdir,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "audit log intact" in done.stdout

@@ -1,7 +1,6 @@
 """Exactly-once posting against the strict sandbox: crash recovery and the lease."""
 
 import uuid
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import httpx
@@ -16,25 +15,9 @@ from models.base import utcnow
 from slack.delivery import DeliveryBusy, Post, deliver
 from slack.ids import METADATA_EVENT_TYPE
 from slack.pacing import MAX_WAIT, PaceLater, reserve_slot
-from slack.sandbox.app import create_sandbox_app
 from tests.services.test_decisions import new_expense, person
+from tests.slack.conftest import TOKEN, posts_with_key
 from tests.standins.server import ServerThread
-
-TOKEN = "xoxb-delivery-test"
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[ServerThread]:
-    app = create_sandbox_app(bot_token=TOKEN, signing_secret="s", events_url="http://127.0.0.1:9")
-    with ServerThread(app) as server:
-        yield server
-
-
-def posts_with_key(sandbox: ServerThread, key: str) -> list[dict[str, object]]:
-    messages = httpx.get(f"{sandbox.url}/_state").json()["messages"]
-    return [
-        m for m in messages if (m.get("metadata") or {}).get("event_payload", {}).get("key") == key
-    ]
 
 
 def make_post(db: Database, channel: str = "C0APPROVALS") -> Post:

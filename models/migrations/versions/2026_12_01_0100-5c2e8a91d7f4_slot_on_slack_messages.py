@@ -1,7 +1,7 @@
 """pacing slot and refresh time on slack messages
 
 Revision ID: 5c2e8a91d7f4
-Revises: 16711ce5ae2e
+Revises: 01476c48d779
 Create Date: 2026-12-01 01:00:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "5c2e8a91d7f4"
-down_revision: str | None = "16711ce5ae2e"
+down_revision: str | None = "01476c48d779"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
