@@ -42,7 +42,7 @@ from app.domain.audit import (
     valuation,
 )
 from app.domain.audit_chain import CONTENT_FIELDS, event_document, stored_values
-from app.domain.gate import decide
+from app.domain.gate import route_expense
 from app.domain.rules import ExpenseFacts
 from app.policy_loader import load_policy
 from app.services import audit, evaluation, expenses
@@ -101,7 +101,7 @@ def submitted_expenses(db: Database, count: int) -> list[uuid.UUID]:
 
 
 def gate_context(i: int) -> EventContext:
-    gate = decide(POLICY, FACTS, ADVICE)
+    gate = route_expense(POLICY, FACTS, ADVICE)
     return EventContext(
         valuation=valuation(FACTS.amount, FACTS.currency, POLICY),
         policy_version=POLICY.version,
@@ -189,7 +189,7 @@ def unchained_recording(model: type[Any]) -> Iterator[None]:
 def gate_decisions(db: Database, expense_ids: Iterator[uuid.UUID]) -> Write:
     def write(_i: int) -> None:
         with db.session() as session:
-            decision = decide(POLICY, FACTS, ADVICE)
+            decision = route_expense(POLICY, FACTS, ADVICE)
             assert evaluation.record_gate_decision(
                 session, next(expense_ids), decision, ADVICE, POLICY
             )

@@ -12,7 +12,7 @@ import httpx
 
 from app.db import Database
 from app.domain.advice import LlmUnavailable
-from app.domain.gate import decide
+from app.domain.gate import route_expense
 from app.domain.rules import ExpenseFacts
 from app.policy_loader import load_policy
 from app.services import evaluation
@@ -36,7 +36,7 @@ def pending_cards(database_url: str) -> list[dict[str, Any]]:
         facts = ExpenseFacts(Decimal("1500.00"), "USD", "travel", True)
         with db.session() as session:
             evaluation.record_gate_decision(
-                session, expense_id, decide(policy, facts, advice), advice, policy
+                session, expense_id, route_expense(policy, facts, advice), advice, policy
             )
             view = load_card_view(session, expense_id, 0)
         cards.append({"channel": "C0APPROVALS", "ts": f"1.{i:06d}", "blocks": approval_card(view)})

@@ -6,7 +6,9 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, Dialect, MetaData
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+from app.domain.advice import Advice, advice_from_record, advice_to_record
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -45,3 +47,19 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class AdviceJSON(TypeDecorator[Advice]):
+    """The LLM's advice on an expense: stored as a JSON object, read back as the domain type."""
+
+    impl = JSON
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        return dialect.type_descriptor(JSONB() if dialect.name == "postgresql" else JSON())
+
+    def process_bind_param(self, value: Advice | None, dialect: Dialect) -> dict[str, Any] | None:
+        return None if value is None else advice_to_record(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Advice | None:
+        return advice_from_record(value)

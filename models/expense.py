@@ -3,12 +3,23 @@
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import Date, ForeignKey, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import Date, Enum, ForeignKey, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, JSONType, UTCDateTime, utcnow
+from app.domain.advice import Advice
+from app.domain.workflow import Status
+from models.base import AdviceJSON, Base, JSONType, UTCDateTime, utcnow
+
+# Stored as the plain string it always was (no database enum, no migration); read as Status.
+STATUS_TYPE = Enum(
+    Status,
+    native_enum=False,
+    create_constraint=False,
+    length=32,
+    values_callable=lambda statuses: [s.value for s in statuses],
+    validate_strings=True,
+)
 
 
 class Expense(Base):
@@ -25,13 +36,13 @@ class Expense(Base):
     incurred_on: Mapped[date] = mapped_column(Date)
     receipt_url: Mapped[str | None] = mapped_column(String(2048))
 
-    status: Mapped[str] = mapped_column(String(32), index=True)
+    status: Mapped[Status] = mapped_column(STATUS_TYPE, index=True)
     # Roles that must approve, in order, and the index of the step now waiting.
     steps: Mapped[list[str]] = mapped_column(JSONType, default=list)
     current_step: Mapped[int] = mapped_column(default=0)
     route_reasons: Mapped[list[str]] = mapped_column(JSONType, default=list)
     policy_version: Mapped[str | None] = mapped_column(String(64))
-    llm_advice: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    llm_advice: Mapped[Advice | None] = mapped_column(AdviceJSON)
 
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
     request_hash: Mapped[str] = mapped_column(String(64))

@@ -4,6 +4,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from app.domain.advice import Advice, LlmUnavailable
+from app.domain.workflow import Status, step_is_open
 from slack.ids import REASON_INPUT, ActionId, BlockId, CallbackId, CardRef, ModalRef
 from slack.text import escape, escape_within
 
@@ -26,7 +28,7 @@ class CardView:
     expense_id: str
     step: int
     steps: tuple[str, ...]
-    status: str
+    status: Status
     current_step: int
     submitter_name: str
     submitter_slack_id: str | None
@@ -40,13 +42,13 @@ class CardView:
     # Whether the link counts as a receipt: https on a host the policy allows.
     receipt_counted: bool
     route_reasons: tuple[str, ...]
-    llm_advice: dict[str, Any] | None
+    llm_advice: Advice | None
     policy_version: str | None
     decisions: tuple[DecisionView, ...] = field(default_factory=tuple)
 
     @property
     def awaiting_this_step(self) -> bool:
-        return self.status == "pending_approval" and self.current_step == self.step
+        return step_is_open(self.status, self.current_step, self.step)
 
 
 def _mrkdwn(text: str) -> Block:
@@ -74,19 +76,19 @@ def _receipt_text(view: CardView) -> str:
     return f"<{escape(view.receipt_url).replace('|', '%7C')}|open receipt>"
 
 
-def _advice_text(advice: dict[str, Any] | None) -> str:
-    if not advice:
+def _advice_text(advice: Advice | None) -> str:
+    if advice is None:
         return "*AI advice:* none"
-    if "unavailable" in advice:
-        return f"*AI advice:* unavailable ({escape_within(str(advice['unavailable']), 300)})"
-    model = escape_within(str(advice.get("model", "")), 200)
+    if isinstance(advice, LlmUnavailable):
+        return f"*AI advice:* unavailable ({escape_within(advice.reason, 300)})"
+    model = escape_within(advice.model, 200)
     head = (
-        f"*AI advice:* {escape(str(advice['recommendation']))} "
-        f"(confidence {float(advice['confidence']):.2f}, {model})"
+        f"*AI advice:* {escape(advice.recommendation.value)} "
+        f"(confidence {advice.confidence:.2f}, {model})"
     )
     # Each reason is escaped once, here; the section is trimmed by whole reasons, never re-escaped.
     text = head
-    for reason in advice.get("reasons", [])[:5]:
+    for reason in advice.reasons[:5]:
         line = f"\n• {escape_within(str(reason), 300)}"
         if len(text) + len(line) > SECTION_LIMIT:
             break
@@ -157,7 +159,7 @@ def approval_card(view: CardView) -> list[Block]:
 
 
 def _status_phrase(view: CardView) -> str:
-    if view.status == "pending_approval":
+    if view.status == Status.PENDING_APPROVAL:
         return f"waiting for step {view.current_step + 1} ({view.steps[view.current_step]})"
     return view.status.replace("_", " ")
 

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from app.domain.errors import NotFound
 from app.domain.money import in_minor_units
 from app.domain.receipts import counts_as_receipt
+from app.domain.workflow import Status
 from models import Decision, Employee, Expense
 from slack.blocks import CardView, DecisionView
 
@@ -35,7 +36,7 @@ def load_card_view(
         expense_id=str(expense.id),
         step=step,
         steps=tuple(expense.steps),
-        status=expense.status,
+        status=Status(expense.status),
         current_step=expense.current_step,
         submitter_name=submitter.name,
         submitter_slack_id=submitter.slack_user_id,

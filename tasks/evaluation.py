@@ -4,7 +4,7 @@ import uuid
 
 from sqlalchemy.exc import OperationalError
 
-from app.domain.gate import Route, decide
+from app.domain.gate import Route, route_expense
 from app.domain.workflow import Status
 from app.job_names import EVALUATE_EXPENSE
 from app.llm.reviewer import review_input
@@ -36,7 +36,7 @@ def evaluate_expense(expense_id: str) -> str:
         )
     # The LLM call holds no transaction open: it can take seconds.
     advice = rt.reviewer.review(review, policy)
-    decision = decide(policy, facts, advice)
+    decision = route_expense(policy, facts, advice)
     with rt.db.session() as session:
         applied = record_gate_decision(session, eid, decision, advice, policy)
     if not applied:

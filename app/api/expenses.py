@@ -2,7 +2,7 @@
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, Response, status
 from sqlalchemy.exc import IntegrityError
@@ -17,6 +17,7 @@ from app.api.schemas import (
     ExpenseIn,
     ExpenseOut,
 )
+from app.domain.advice import Advice, LlmUnavailable
 from app.domain.intake import check_claim
 from app.domain.money import in_minor_units
 from app.domain.policy import Policy
@@ -75,16 +76,23 @@ def submit_expense(
     return Accepted(id=expense.id, status=expense.status, status_url=url)
 
 
-def _advice(advice: dict[str, Any] | None, *, show_reasons: bool) -> AdviceOut | None:
-    if not advice:
+def _advice(advice: Advice | None, *, show_reasons: bool) -> AdviceOut | None:
+    if advice is None:
         return None
-    confidence = advice.get("confidence")
+    if isinstance(advice, LlmUnavailable):
+        return AdviceOut(
+            recommendation=None,
+            confidence=None,
+            model=advice.model,
+            reasons=None,
+            unavailable=advice.reason,
+        )
     return AdviceOut(
-        recommendation=advice.get("recommendation"),
-        confidence=float(confidence) if confidence is not None else None,
-        model=advice.get("model"),
-        reasons=list(advice.get("reasons", [])) if show_reasons else None,
-        unavailable=advice.get("unavailable"),
+        recommendation=advice.recommendation,
+        confidence=advice.confidence,
+        model=advice.model,
+        reasons=list(advice.reasons) if show_reasons else None,
+        unavailable=None,
     )
 
 

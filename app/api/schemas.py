@@ -17,9 +17,11 @@ from pydantic import (
 )
 from pydantic import ValidationError as PydanticValidationError
 
+from app.domain.advice import Recommendation
 from app.domain.errors import InvalidInput, InvalidMoney
 from app.domain.money import normalize_currency, parse_amount
 from app.domain.text import clean_text
+from app.domain.workflow import Status
 from app.services.expenses import NewExpense
 
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -153,7 +155,7 @@ class ExpenseIn(BaseModel):
 
 class Accepted(BaseModel):
     id: uuid.UUID
-    status: str
+    status: Status
     status_url: str
 
 
@@ -170,7 +172,7 @@ class DecisionOut(BaseModel):
 class AdviceOut(BaseModel):
     """The AI's advice. Its reasons are shown to auditors, and to submitters if the policy says."""
 
-    recommendation: str | None
+    recommendation: Recommendation | None
     confidence: float | None
     model: str | None
     reasons: list[str] | None
@@ -212,7 +214,7 @@ class AuditEventOut(BaseModel):
 
 class ExpenseOut(BaseModel):
     id: uuid.UUID
-    status: str
+    status: Status
     amount: str
     currency: str
     category: str

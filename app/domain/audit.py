@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
 
 from app.domain.advice import Advice, LlmAdvice
 from app.domain.audit_chain import EventContent, Json
@@ -108,21 +107,6 @@ class LlmOpinion:
         if isinstance(advice, LlmAdvice):
             return cls(advice.model, advice.recommendation.value, advice.confidence, advice.reasons)
         return cls(advice.model, unavailable=advice.reason)
-
-    @classmethod
-    def from_record(cls, record: Mapping[str, Any] | None) -> "LlmOpinion | None":
-        """Read back the advice stored on an expense (see evaluation.advice_record)."""
-        if not record:
-            return None
-        if "unavailable" in record:
-            return cls(record.get("model"), unavailable=str(record["unavailable"]))
-        confidence = record.get("confidence")
-        return cls(
-            record.get("model"),
-            record.get("recommendation"),
-            None if confidence is None else float(confidence),
-            tuple(record.get("reasons") or ()),
-        )
 
 
 @dataclass(frozen=True, slots=True)

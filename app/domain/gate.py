@@ -43,7 +43,7 @@ def _human_reasons(
     return reasons
 
 
-def decide(policy: Policy, facts: ExpenseFacts, advice: Advice) -> GateDecision:
+def route_expense(policy: Policy, facts: ExpenseFacts, advice: Advice) -> GateDecision:
     trace = evaluate_rules(policy, facts)
     amount = policy.to_policy_currency(facts.amount, facts.currency)
     reasons = _human_reasons(policy, amount, trace, advice)

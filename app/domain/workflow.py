@@ -31,6 +31,14 @@ TRANSITIONS: dict[tuple[Status, Action], Status] = {
 FINAL_STATUSES = frozenset({Status.APPROVED, Status.REJECTED})
 
 
+def step_is_open(status: Status, current_step: int, step: int) -> bool:
+    """Whether `step` of an expense in `status`, now at `current_step`, still awaits a decision.
+
+    The one place this is decided: for a click, for a modal, and for a card's buttons.
+    """
+    return status == Status.PENDING_APPROVAL and current_step == step
+
+
 def next_status(status: Status, action: Action) -> Status:
     try:
         return TRANSITIONS[(status, action)]

@@ -54,7 +54,7 @@ def _apply(session: Session, request: DecisionRequest) -> decisions.DecisionOutc
         if request.kind is RequestKind.APPROVE
         else decisions.Verdict.REJECT
     )
-    return decisions.decide(
+    return decisions.decide_step(
         session,
         expense_id=request.expense_id,
         step=request.step,

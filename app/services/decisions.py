@@ -1,7 +1,12 @@
-"""Approver decisions and comments: authorize, transition conditionally, audit, queue follow-ups."""
+"""Approver decisions and comments: authorize, transition conditionally, audit, queue follow-ups.
+
+Outcomes are data (what happened, who refused why, what came before); the Slack adapter words
+them for people.
+"""
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import select
@@ -14,7 +19,7 @@ from app.domain.audit_chain import Json
 from app.domain.errors import DecisionRefused, NotFound
 from app.domain.money import in_minor_units
 from app.domain.roles import Role, check_may_decide
-from app.domain.workflow import Action, Status, approval_action
+from app.domain.workflow import Action, Status, approval_action, step_is_open
 from app.services import audit
 from app.services.employees import find_by_slack_id
 from app.services.transitions import apply_transition
@@ -35,9 +40,23 @@ class Result(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class PriorDecision:
+    """The decision someone else made on the step first."""
+
+    verdict: Verdict
+    slack_user_id: str | None
+    decided_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class DecisionOutcome:
     result: Result
-    message: str
+    # REFUSED: the rule that refused (DecisionRefused.code) and the role the step needs.
+    refusal: str | None = None
+    step_role: str | None = None
+    # ALREADY_DECIDED: the expense's status now, and the decision that got there first, if any.
+    status: Status | None = None
+    prior: PriorDecision | None = None
 
 
 def _slack_actor(slack_user_id: str, person: Employee | None) -> Actor:
@@ -52,22 +71,32 @@ def _context(session: Session, expense: Expense, **details: Json) -> EventContex
     return EventContext(
         valuation=audit.gate_valuation(session, expense.id, amount, expense.currency),
         policy_version=expense.policy_version,
-        llm=LlmOpinion.from_record(expense.llm_advice),
+        llm=None if expense.llm_advice is None else LlmOpinion.of(expense.llm_advice),
         details=details,
     )
 
 
-def describe_step(session: Session, expense: Expense, step: int) -> str:
+def closed_step(session: Session, expense: Expense, step: int) -> DecisionOutcome:
     """What already happened to `step`, for someone who clicked too late."""
     decision = session.scalar(
         select(Decision).where(Decision.expense_id == expense.id, Decision.step == step)
     )
-    if decision is None:
-        return f"This expense is {expense.status.replace('_', ' ')}; there is nothing to decide."
-    who = f"<@{decision.slack_user_id}>" if decision.slack_user_id else "someone"
-    verb = "approved" if decision.outcome == Verdict.APPROVE.value else "rejected"
-    when = decision.decided_at.strftime("%Y-%m-%d %H:%M UTC")
-    return f"Already {verb} by {who} at {when}."
+    prior = (
+        None
+        if decision is None
+        else PriorDecision(Verdict(decision.outcome), decision.slack_user_id, decision.decided_at)
+    )
+    return DecisionOutcome(Result.ALREADY_DECIDED, status=Status(expense.status), prior=prior)
+
+
+def open_step(session: Session, expense_id: uuid.UUID, step: int) -> DecisionOutcome | None:
+    """None while `step` awaits a decision; otherwise why it does not (gone: NotFound)."""
+    expense = session.get(Expense, expense_id)
+    if expense is None:
+        raise NotFound("no such expense")
+    if step_is_open(Status(expense.status), expense.current_step, step):
+        return None
+    return closed_step(session, expense, step)
 
 
 def _refuse(
@@ -90,10 +119,11 @@ def _refuse(
         reason=str(refusal),
         context=_context(session, expense, code=refusal.code, attempted=attempted, step=step),
     )
-    return DecisionOutcome(Result.REFUSED, str(refusal))
+    role = expense.steps[step] if step < len(expense.steps) else None
+    return DecisionOutcome(Result.REFUSED, refusal=refusal.code, step_role=role)
 
 
-def decide(
+def decide_step(
     session: Session,
     *,
     expense_id: uuid.UUID,
@@ -105,8 +135,8 @@ def decide(
     expense = session.get(Expense, expense_id)
     if expense is None:
         raise NotFound("no such expense")
-    if expense.status != Status.PENDING_APPROVAL.value or expense.current_step != step:
-        return DecisionOutcome(Result.ALREADY_DECIDED, describe_step(session, expense, step))
+    if not step_is_open(Status(expense.status), expense.current_step, step):
+        return closed_step(session, expense, step)
     decider = find_by_slack_id(session, slack_user_id)
     step_role = expense.steps[step]
     try:
@@ -133,7 +163,7 @@ def decide(
     )
     next_step = step + 1 if action is Action.APPROVE_STEP else step
     if not apply_transition(session, expense, action, current_step=next_step):
-        return DecisionOutcome(Result.ALREADY_DECIDED, describe_step(session, expense, step))
+        return closed_step(session, expense, step)
     session.add(
         Decision(
             expense_id=expense.id,
@@ -166,7 +196,7 @@ def decide(
         enqueue_after_commit(session, job_names.POST_APPROVAL_CARD, str(expense.id), next_step)
     else:
         enqueue_after_commit(session, job_names.NOTIFY_SUBMITTER, str(expense.id))
-    return DecisionOutcome(Result.DECIDED, f"{audit_action.value.replace('_', ' ')}")
+    return DecisionOutcome(Result.DECIDED)
 
 
 def comment(
@@ -213,4 +243,4 @@ def comment(
         context=_context(session, expense, comment_id=note.id),
     )
     enqueue_after_commit(session, job_names.POST_COMMENT, note.id)
-    return DecisionOutcome(Result.DECIDED, "comment recorded")
+    return DecisionOutcome(Result.DECIDED)

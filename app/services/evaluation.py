@@ -1,8 +1,6 @@
 """Recording the gate's outcome for a submitted expense, with its audit trail and follow-up jobs."""
 
 import uuid
-from dataclasses import asdict
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -41,15 +39,6 @@ def facts_of(expense: Expense, policy: Policy) -> ExpenseFacts:
     )
 
 
-def advice_record(advice: Advice) -> dict[str, Any]:
-    if isinstance(advice, LlmAdvice):
-        record = asdict(advice)
-        record["recommendation"] = advice.recommendation.value
-        record["reasons"] = list(advice.reasons)
-        return record
-    return {"unavailable": advice.reason, "model": advice.model}
-
-
 def record_gate_decision(
     session: Session, expense_id: uuid.UUID, decision: GateDecision, advice: Advice, policy: Policy
 ) -> bool:
@@ -74,7 +63,7 @@ def record_gate_decision(
         current_step=0,
         route_reasons=list(decision.reasons),
         policy_version=policy.version,
-        llm_advice=advice_record(advice),
+        llm_advice=advice,
     )
     if not won:
         return False

@@ -6,9 +6,9 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from app.db import Database
-from app.domain.workflow import Status
-from app.services.decisions import describe_step
-from models import Expense
+from app.domain.errors import NotFound
+from app.services.decisions import open_step
+from slack.answers import GONE, answer_text
 from slack.blocks import reason_modal
 from slack.ids import ActionId, CallbackId, ModalRef
 from slack.listeners.common import RECEIPT, AfterAck, apply_and_answer, card_ref, tell
@@ -27,17 +27,15 @@ def register(bolt: App, db: Database, after_ack: AfterAck) -> None:
         if ref is None:
             return
         if callback is CallbackId.REJECT_MODAL:
-            with db.session() as session:
-                expense = session.get(Expense, ref.expense_id)
-                if expense is None:
-                    tell(client, channel, user, "This expense no longer exists.")
-                    return
-                if (
-                    expense.status != Status.PENDING_APPROVAL.value
-                    or expense.current_step != ref.step
-                ):
-                    tell(client, channel, user, describe_step(session, expense, ref.step))
-                    return
+            try:
+                with db.session() as session:
+                    closed = open_step(session, ref.expense_id, ref.step)
+            except NotFound:
+                tell(client, channel, user, GONE)
+                return
+            if closed is not None:
+                tell(client, channel, user, answer_text(closed) or GONE)
+                return
         modal = ModalRef(e=ref.expense_id, s=ref.step, c=channel)
         # views.open runs here, in the web process: the trigger_id lives only 3 seconds.
         client.views_open(trigger_id=body["trigger_id"], view=reason_modal(callback, modal))

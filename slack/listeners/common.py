@@ -11,7 +11,7 @@ from slack_sdk.errors import SlackApiError
 
 from app.db import Database
 from app.services.decision_requests import Applied, apply_request
-from app.services.decisions import Result
+from slack.answers import answer_text
 from slack.ids import CardRef, ModalRef
 
 log = logging.getLogger(__name__)
@@ -63,11 +63,9 @@ def apply_and_answer(db: Database, client: WebClient, signature: str) -> None:
 
 
 def answer(client: WebClient, applied: Applied) -> None:
-    request = applied.request
-    if applied.outcome is None:
-        tell(client, request.channel, request.slack_user_id, "This expense no longer exists.")
-    elif applied.outcome.result is not Result.DECIDED:
-        tell(client, request.channel, request.slack_user_id, applied.outcome.message)
+    text = answer_text(applied.outcome)
+    if text is not None:
+        tell(client, applied.request.channel, applied.request.slack_user_id, text)
 
 
 def tell(client: WebClient, channel: str, user: str, text: str) -> None:

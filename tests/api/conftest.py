@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 
 from app.db import Database
 from app.domain.advice import LlmUnavailable
-from app.domain.gate import decide as gate_decide
+from app.domain.gate import route_expense
 from app.main import create_app
 from app.policy_loader import load_policy
 from app.services import evaluation, expenses
@@ -147,7 +147,7 @@ def pending_expense(db: Database, person: Callable[..., Person]) -> Callable[...
         with db.session() as session:
             stored = session.get(Expense, expense_id)
             assert stored is not None
-            decision = gate_decide(policy, facts_of(stored, policy), advice)
+            decision = route_expense(policy, facts_of(stored, policy), advice)
             assert evaluation.record_gate_decision(session, expense_id, decision, advice, policy)
         return expense_id
 

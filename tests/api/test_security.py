@@ -17,8 +17,8 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from app.db import Database
-from app.domain.advice import LlmUnavailable
-from app.domain.gate import decide as gate_decide
+from app.domain.advice import LlmAdvice, LlmUnavailable, Recommendation
+from app.domain.gate import route_expense
 from app.policy_loader import load_policy
 from app.services.evaluation import facts_of
 from app.settings import Settings
@@ -394,7 +394,7 @@ def test_only_receipt_links_on_allowed_hosts_satisfy_the_receipt_rule(
         expense = session.get(Expense, uuid.UUID(response.json()["id"]))
         assert expense is not None
         assert expense.receipt_url is not None  # kept as a note either way; never fetched
-        trace = gate_decide(policy, facts_of(expense, policy), LlmUnavailable("-")).rule_trace
+        trace = route_expense(policy, facts_of(expense, policy), LlmUnavailable("-")).rule_trace
     receipt = next(r for r in trace if r.rule == "receipt_present")
     assert receipt.passed is counted
     if not counted:
@@ -460,12 +460,9 @@ def test_a_submitter_sees_the_decision_but_not_emails_or_ai_reasoning(
     with db.session() as session:
         expense = session.get(Expense, expense_id)
         assert expense is not None
-        expense.llm_advice = {
-            "recommendation": "reject",
-            "confidence": 0.8,
-            "reasons": ["Looks like a personal trip"],
-            "model": "m",
-        }
+        expense.llm_advice = LlmAdvice(
+            Recommendation.REJECT, 0.8, ("Looks like a personal trip",), "m"
+        )
     assert post_slack(client, card_click(db, expense_id, bob.slack_id)).status_code == 200
 
     def approved() -> dict[str, Any] | None:
@@ -510,7 +507,7 @@ def test_the_policy_can_show_ai_reasons_to_submitters(
     with db.session() as session:
         expense = session.get(Expense, expense_id)
         assert expense is not None
-        expense.llm_advice = {"recommendation": "approve", "confidence": 0.9, "reasons": ["ok"]}
+        expense.llm_advice = LlmAdvice(Recommendation.APPROVE, 0.9, ("ok",), "m")
     seen = client.get(f"/expenses/{expense_id}", headers=alice.auth).json()
     assert seen["llm_advice"]["reasons"] == ["ok"]
 

@@ -10,7 +10,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.domain.advice import LlmAdvice, LlmUnavailable, Recommendation
+from app.domain.advice import (
+    LlmAdvice,
+    LlmUnavailable,
+    Recommendation,
+    advice_from_record,
+    advice_to_record,
+)
 from app.domain.audit import (
     Actor,
     AuditAction,
@@ -151,10 +157,11 @@ def test_valuation_records_the_rate_and_the_converted_amount() -> None:
 def test_llm_opinion_reads_advice_and_its_stored_record() -> None:
     advice = LlmAdvice(Recommendation.REJECT, 0.8, ("odd merchant",), "m1")
     assert LlmOpinion.of(advice) == LlmOpinion("m1", "reject", 0.8, ("odd merchant",))
-    stored = {"recommendation": "reject", "confidence": 0.8, "reasons": ["odd merchant"]}
-    assert LlmOpinion.from_record({**stored, "model": "m1"}) == LlmOpinion.of(advice)
-    assert LlmOpinion.of(LlmUnavailable("timeout", "m1")).unavailable == "timeout"
-    assert LlmOpinion.from_record(None) is None
+    assert advice_from_record(advice_to_record(advice)) == advice
+    unavailable = LlmUnavailable("timeout", "m1")
+    assert advice_from_record(advice_to_record(unavailable)) == unavailable
+    assert LlmOpinion.of(unavailable).unavailable == "timeout"
+    assert advice_from_record(None) is None
 
 
 def test_an_untouched_chain_verifies() -> None:

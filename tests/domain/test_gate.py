@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.domain.advice import Advice, LlmAdvice, LlmUnavailable, Recommendation
-from app.domain.gate import Route, decide
+from app.domain.gate import Route, route_expense
 from app.domain.policy import Policy
 from app.domain.roles import Role
 from app.domain.rules import ExpenseFacts
@@ -29,7 +29,7 @@ def approve(confidence: float = 0.99) -> LlmAdvice:
 
 
 def test_routine_expense_is_auto_approved() -> None:
-    decision = decide(POLICY, facts("120.00"), approve())
+    decision = route_expense(POLICY, facts("120.00"), approve())
     assert decision.route is Route.AUTO_APPROVE
     assert decision.reasons == ()
     assert decision.steps == ()
@@ -51,22 +51,25 @@ def test_routine_expense_is_auto_approved() -> None:
 def test_anything_outside_policy_goes_to_a_human(
     expense: ExpenseFacts, advice: Advice, reason: str
 ) -> None:
-    decision = decide(POLICY, expense, advice)
+    decision = route_expense(POLICY, expense, advice)
     assert decision.route is Route.HUMAN
     assert any(reason in r for r in decision.reasons), decision.reasons
 
 
 def test_finance_step_from_threshold_and_for_unconvertible_amounts() -> None:
-    assert decide(POLICY, facts("9999.99"), approve()).steps == (Role.APPROVER,)
-    assert decide(POLICY, facts("10000.00"), approve()).steps == (Role.APPROVER, Role.FINANCE)
-    assert decide(POLICY, facts("5", currency="CHF"), approve()).steps == (
+    assert route_expense(POLICY, facts("9999.99"), approve()).steps == (Role.APPROVER,)
+    assert route_expense(POLICY, facts("10000.00"), approve()).steps == (
+        Role.APPROVER,
+        Role.FINANCE,
+    )
+    assert route_expense(POLICY, facts("5", currency="CHF"), approve()).steps == (
         Role.APPROVER,
         Role.FINANCE,
     )
 
 
 def test_foreign_currency_is_converted_with_policy_rate() -> None:
-    decision = decide(POLICY, facts("10000.00", currency="EUR"), approve())
+    decision = route_expense(POLICY, facts("10000.00", currency="EUR"), approve())
     assert decision.amount_in_policy_currency == Decimal("10800.00")
     assert Role.FINANCE in decision.steps
 
@@ -95,7 +98,7 @@ def test_llm_never_pushes_past_a_hard_rule(
 ) -> None:
     policy: Policy = POLICY
     expense = ExpenseFacts(amount, currency, category, receipt)
-    decision = decide(policy, expense, advice)
+    decision = route_expense(policy, expense, advice)
     converted = policy.to_policy_currency(amount, currency)
     if decision.route is Route.AUTO_APPROVE:
         assert all(r.passed for r in decision.rule_trace)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from app.db import Database
 from app.domain.advice import LlmAdvice, Recommendation
 from app.domain.audit import Actor, ActorKind, AuditAction, Channel, EventContext
-from app.domain.gate import decide as gate_decide
+from app.domain.gate import route_expense
 from app.domain.rules import ExpenseFacts
 from app.services import audit, audit_append, decisions, evaluation, expenses
 from app.services.audit_verify import verify
@@ -60,7 +60,7 @@ def test_each_event_says_who_how_what_money_policy_and_advice(db: Database) -> N
     advice = LlmAdvice(Recommendation.APPROVE, 0.5, ("pricey", "but fine"), "m-7")
     facts = ExpenseFacts(Decimal("120.00"), "EUR", "travel", True)
     with db.session() as session:
-        gate = gate_decide(POLICY, facts, advice)
+        gate = route_expense(POLICY, facts, advice)
         assert evaluation.record_gate_decision(session, expense_id, gate, advice, POLICY)
     assert stranger.slack_user_id
     assert approver.slack_user_id

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from app import job_names
 from app.db import Database
 from app.domain.advice import LlmUnavailable
-from app.domain.gate import decide as gate_decide
+from app.domain.gate import route_expense
 from app.domain.rules import ExpenseFacts
 from app.policy_loader import load_policy
 from app.services import decisions, evaluation, expenses
@@ -55,7 +55,7 @@ def pending_expense(db: Database, submitter: Employee, amount: str = "1500.00") 
     advice = LlmUnavailable("test")
     with db.session() as session:
         assert evaluation.record_gate_decision(
-            session, expense_id, gate_decide(POLICY, facts, advice), advice, POLICY
+            session, expense_id, route_expense(POLICY, facts, advice), advice, POLICY
         )
     return expense_id
 
@@ -70,7 +70,7 @@ def click(
     """What a button click on step 0 does, in its own transaction."""
     assert who.slack_user_id
     with db.session() as session:
-        return decisions.decide(
+        return decisions.decide_step(
             session,
             expense_id=expense_id,
             step=0,
@@ -106,7 +106,7 @@ def test_gate_outcome_is_recorded_once(db: Database) -> None:
     advice = LlmUnavailable("again")
     with db.session() as session:
         again = evaluation.record_gate_decision(
-            session, expense_id, gate_decide(POLICY, facts, advice), advice, POLICY
+            session, expense_id, route_expense(POLICY, facts, advice), advice, POLICY
         )
         routed = session.scalar(
             select(func.count())
@@ -176,4 +176,6 @@ def test_stale_step_click_is_already_decided(db: Database) -> None:
     late = click(db, expense_id, finance, decisions.Verdict.REJECT, reason="late")
     assert first.result is decisions.Result.DECIDED
     assert late.result is decisions.Result.ALREADY_DECIDED
-    assert "Already approved" in late.message
+    assert late.prior is not None
+    assert late.prior.verdict is decisions.Verdict.APPROVE
+    assert late.prior.slack_user_id == approver.slack_user_id

@@ -5,6 +5,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from app.domain.advice import LlmAdvice, Recommendation
+from app.domain.workflow import Status
+from app.services.decisions import DecisionOutcome, PriorDecision, Result, Verdict
+from slack.answers import answer_text
 from slack.blocks import CardView, DecisionView, approval_card, outcome_notice, reason_modal
 from slack.ids import ActionId, CallbackId, CardRef, ModalRef
 from slack.sandbox.validation import BlockError, check_blocks, check_modal
@@ -18,7 +22,7 @@ def view(**overrides: object) -> CardView:
         "expense_id": EXPENSE_ID,
         "step": 0,
         "steps": ("approver",),
-        "status": "pending_approval",
+        "status": Status.PENDING_APPROVAL,
         "current_step": 0,
         "submitter_name": "Alice",
         "submitter_slack_id": "U0ALICE",
@@ -31,12 +35,7 @@ def view(**overrides: object) -> CardView:
         "receipt_url": None,
         "receipt_counted": False,
         "route_reasons": ("amount over limit",),
-        "llm_advice": {
-            "recommendation": "approve",
-            "confidence": 0.9,
-            "reasons": ["ok"],
-            "model": "m",
-        },
+        "llm_advice": LlmAdvice(Recommendation.APPROVE, 0.9, ("ok",), "m"),
         "policy_version": "v1",
     }
     base.update(overrides)
@@ -81,7 +80,7 @@ def test_pending_card_has_three_buttons_with_typed_refs() -> None:
 
 def test_decided_card_has_no_buttons_and_names_the_decider() -> None:
     decided = view(
-        status="approved",
+        status=Status.APPROVED,
         decisions=(
             DecisionView(
                 0, "approver", "approve", "U0BOB", None, datetime(2026, 11, 22, tzinfo=UTC)
@@ -100,12 +99,7 @@ def test_longest_inputs_still_fit_slack_limits(char: str) -> None:
         merchant=char * 200,
         category=char * 64,
         route_reasons=tuple(char * 400 for _ in range(20)),
-        llm_advice={
-            "recommendation": "approve",
-            "confidence": 1.0,
-            "reasons": [char * 500] * 10,
-            "model": char * 200,
-        },
+        llm_advice=LlmAdvice(Recommendation.APPROVE, 1.0, (char * 500,) * 10, char * 200),
     )
     check_blocks(approval_card(huge))
 
@@ -126,7 +120,7 @@ def test_modal_fits_and_carries_its_reference() -> None:
 
 def test_outcome_notice_quotes_reason_safely() -> None:
     text = outcome_notice(
-        status="rejected",
+        status=Status.REJECTED,
         amount="5.00",
         currency="USD",
         merchant="<b>",
@@ -141,12 +135,7 @@ def test_outcome_notice_quotes_reason_safely() -> None:
 
 
 def test_llm_reasons_are_escaped_exactly_once() -> None:
-    advice = {
-        "recommendation": "approve",
-        "confidence": 0.97,
-        "reasons": ["Fits Q&A policy <clause 4>"],
-        "model": "m&m",
-    }
+    advice = LlmAdvice(Recommendation.APPROVE, 0.97, ("Fits Q&A policy <clause 4>",), "m&m")
     text = all_text(approval_card(view(llm_advice=advice)))
     assert "Fits Q&amp;A policy &lt;clause 4&gt;" in text
     assert "&amp;amp;" not in text
@@ -173,3 +162,18 @@ def test_receipt_field_says_whether_the_link_counts(
     assert shown in text
     if not counted:
         assert "tinyurl" not in text  # an uncounted link is not offered to click
+
+
+def test_answers_word_each_outcome_for_the_clicker() -> None:
+    when = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
+    prior = PriorDecision(Verdict.APPROVE, "U0BOB", when)
+    already = DecisionOutcome(Result.ALREADY_DECIDED, status=Status.APPROVED, prior=prior)
+    assert answer_text(already) == "Already approved by <@U0BOB> at 2026-11-22 09:30 UTC."
+    closed = DecisionOutcome(Result.ALREADY_DECIDED, status=Status.REJECTED)
+    assert answer_text(closed) == "This expense is rejected; there is nothing to decide."
+    own = DecisionOutcome(Result.REFUSED, refusal="self_approval", step_role="approver")
+    assert answer_text(own) == "You cannot decide your own expense."
+    role = DecisionOutcome(Result.REFUSED, refusal="missing_role", step_role="finance")
+    assert answer_text(role) == "This step needs the finance role, which you do not have."
+    assert answer_text(DecisionOutcome(Result.DECIDED)) is None
+    assert answer_text(None) == "This expense no longer exists."

@@ -1,0 +1,33 @@
+"""What the bot tells one person privately when their click changed nothing, in Slack's words."""
+
+from app.services.decisions import DecisionOutcome, Result, Verdict
+
+REFUSALS = {
+    "unknown_user": "Your Slack account is not linked to an employee.",
+    "self_approval": "You cannot decide your own expense.",
+    "may_not_comment": "Only approvers and the submitter may comment.",
+}
+GONE = "This expense no longer exists."
+
+
+def refusal_text(code: str | None, step_role: str | None) -> str:
+    if code == "missing_role":
+        return f"This step needs the {step_role or 'right'} role, which you do not have."
+    return REFUSALS.get(code or "", "You cannot decide this step.")
+
+
+def answer_text(outcome: DecisionOutcome | None) -> str | None:
+    """The private answer to a click, or None when the card itself shows what happened."""
+    if outcome is None:
+        return GONE
+    if outcome.result is Result.DECIDED:
+        return None
+    if outcome.result is Result.REFUSED:
+        return refusal_text(outcome.refusal, outcome.step_role)
+    if outcome.prior is None:
+        status = (outcome.status or "closed").replace("_", " ")
+        return f"This expense is {status}; there is nothing to decide."
+    prior = outcome.prior
+    who = f"<@{prior.slack_user_id}>" if prior.slack_user_id else "someone"
+    verb = "approved" if prior.verdict is Verdict.APPROVE else "rejected"
+    return f"Already {verb} by {who} at {prior.decided_at.strftime('%Y-%m-%d %H:%M UTC')}."
