@@ -142,6 +142,7 @@ def decide_step(
     try:
         check_may_decide(
             decider_id=decider.id if decider else None,
+            decider_active=decider.active if decider else False,
             decider_roles=decider.roles if decider else (),
             submitter_id=expense.submitter_id,
             step_role=step_role,
@@ -207,14 +208,18 @@ def comment(
     if expense is None:
         raise NotFound("no such expense")
     author = find_by_slack_id(session, slack_user_id)
-    may_comment = author is not None and (
-        author.id == expense.submitter_id
-        or Role.APPROVER.value in author.roles
-        or Role.FINANCE.value in author.roles
+    may_comment = (
+        author is not None
+        and author.active
+        and (
+            author.id == expense.submitter_id
+            or Role.APPROVER.value in author.roles
+            or Role.FINANCE.value in author.roles
+        )
     )
     if not may_comment:
         refusal = DecisionRefused(
-            "may_not_comment", "Only approvers and the submitter may comment."
+            "may_not_comment", "Only active approvers and the submitter may comment."
         )
         return _refuse(
             session,
