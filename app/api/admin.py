@@ -32,7 +32,15 @@ router = APIRouter(
     prefix="/admin", tags=["admin"], responses=documented(400, 401, 403, 413, 422, 429, 503)
 )
 
-EmailPath = Annotated[str, Path(max_length=320, description="The employee's email")]
+EmailPath = Annotated[
+    str,
+    Path(max_length=320, description="The employee's email", examples=["ann@corp.example"]),
+]
+CSV_EXAMPLE = (
+    "email,name,slack_user_id,manager_email,department,cost_center,roles\n"
+    "ann@corp.example,Ann Lee,,bob@corp.example,Sales,CC-100,\n"
+    "bob@corp.example,Bob Stone,,,Sales,CC-100,approver;finance\n"
+)
 
 
 def slack_lookup(settings: SettingsDep) -> SlackLookup:
@@ -153,6 +161,7 @@ def import_employees(
             description="UTF-8 CSV with the header "
             "email,name,slack_user_id,manager_email,department,cost_center,roles; "
             "roles separated by ';'",
+            examples=[CSV_EXAMPLE],
         ),
     ],
     admin: CurrentAdmin,

@@ -10,7 +10,12 @@ from app.services.directory import DirectoryEntry
 class EmployeeIn(BaseModel):
     """One employee as they should be. Text is cleaned as for expenses, then the limits apply."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"name": "Ann Lee", "department": "Sales", "roles": ["approver"]}]
+        },
+    )
 
     name: str = Field(json_schema_extra={"minLength": 1, "maxLength": 200})
     slack_user_id: str | None = Field(
