@@ -208,19 +208,19 @@ def comment(
     if expense is None:
         raise NotFound("no such expense")
     author = find_by_slack_id(session, slack_user_id)
-    may_comment = (
-        author is not None
-        and author.active
-        and (
-            author.id == expense.submitter_id
-            or Role.APPROVER.value in author.roles
-            or Role.FINANCE.value in author.roles
-        )
+    may_comment = author is not None and (
+        author.id == expense.submitter_id
+        or Role.APPROVER.value in author.roles
+        or Role.FINANCE.value in author.roles
     )
-    if not may_comment:
+    refusal = None
+    if author is not None and not author.active:
+        refusal = DecisionRefused("deactivated", "Your employee account is deactivated.")
+    elif not may_comment:
         refusal = DecisionRefused(
-            "may_not_comment", "Only active approvers and the submitter may comment."
+            "may_not_comment", "Only approvers and the submitter may comment."
         )
+    if refusal is not None:
         return _refuse(
             session,
             expense,

@@ -188,6 +188,14 @@ def test_deactivation_stops_tokens_and_decisions_but_keeps_history(db: Database)
         )
     assert outcome.result is decisions.Result.REFUSED
     with db.session() as session:
+        note = decisions.comment(
+            session,
+            expense_id=expense_id,
+            slack_user_id=submitter.slack_user_id or "",
+            text="still here?",
+        )
+    assert note.result is decisions.Result.REFUSED
+    with db.session() as session:
         # The deactivated submitter's expense and its history stay as they were.
         expense = session.get(Expense, expense_id)
         assert expense is not None
@@ -197,7 +205,7 @@ def test_deactivation_stops_tokens_and_decisions_but_keeps_history(db: Database)
                 AuditEvent.expense_id == expense_id, AuditEvent.action == "decision_refused"
             )
         ).all()
-        assert [e.details["code"] for e in refused] == ["deactivated"]
+        assert [e.details["code"] for e in refused] == ["deactivated", "deactivated"]
         deactivations = session.scalars(
             select(AuditEvent).where(AuditEvent.action == "employee_deactivated")
         ).all()
