@@ -6,8 +6,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
+from app.metrics import SLACK_RATE_LIMITED
+from app.settings import Settings
+from slack.client import make_web_client
 from slack.directory import lookup_slack_ids
 from tests.standins.server import ServerThread, free_port
 from tests.standins.slack_sandbox import add_member, sandbox_server
@@ -22,11 +24,14 @@ def sandbox() -> Iterator[ServerThread]:
 
 
 def client(sandbox: ServerThread, token: str = TOKEN) -> WebClient:
-    return WebClient(
-        token=token,
-        base_url=f"{sandbox.url}/api/",
-        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=1)],
+    """The client the bot uses, with its retries and metering, aimed at the sandbox."""
+    settings = Settings(
+        _env_file=None,
+        app_env="development",
+        slack_api_url=f"{sandbox.url}/api/",
+        slack_bot_token=token,
     )
+    return make_web_client(settings)
 
 
 def member(sandbox: ServerThread) -> tuple[str, str]:
@@ -50,6 +55,14 @@ def test_a_rate_limit_stops_the_lookups_that_would_follow(sandbox: ServerThread)
     results = lookup_slack_ids(client(sandbox), [first, second])
     assert results.found == {}
     assert results.failed == {first: "ratelimited", second: "not looked up after ratelimited"}
+    # The retried 429 is counted under the method's name, not its query string of emails.
+    methods = {
+        sample.labels["method"]
+        for metric in SLACK_RATE_LIMITED.collect()
+        for sample in metric.samples
+    }
+    assert "users.lookupByEmail" in methods
+    assert not [method for method in methods if "@" in method or "?" in method]
 
 
 def test_a_bad_token_and_an_unreachable_slack_are_reported(sandbox: ServerThread) -> None:
