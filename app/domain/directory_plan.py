@@ -110,21 +110,24 @@ def _check_managers(
         elif manager not in manager_of:
             message = f"{manager} is neither in the directory nor in this change"
             problems.append(RowProblem(row.line, "manager_email", message))
-    reported: set[frozenset[str]] = set()
+    # Everyone a walk has passed already: their chains are reported or fine, so each person is
+    # walked once and a long chain costs no more than its length.
+    walked: set[str] = set()
     for row in rows:
-        path = [row.record.email]
-        step = manager_of.get(path[-1])
-        while step is not None and step in manager_of and step not in path:
+        path, on_path = [row.record.email], {row.record.email}
+        step = manager_of.get(row.record.email)
+        while step in manager_of and step not in on_path and step not in walked:
             path.append(step)
+            on_path.add(step)
             step = manager_of.get(step)
-        if step is None or step not in path:
+        walked.update(path)
+        if step is None or step not in on_path:
             continue
         loop = path[path.index(step) :]
         changed = [email for email in loop if email in line_of]
         # A loop of one is reported above; a loop this change has no part in is not its fault.
-        if len(loop) < 2 or not changed or frozenset(loop) in reported:
+        if len(loop) < 2 or not changed:
             continue
-        reported.add(frozenset(loop))
         first = min(changed, key=lambda email: line_of[email] or 0)
         chain = " -> ".join([*loop[loop.index(first) :], *loop[: loop.index(first)], first])
         problems.append(

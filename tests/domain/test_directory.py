@@ -228,6 +228,19 @@ def test_a_loop_through_someone_already_stored_is_refused() -> None:
     ]
 
 
+def test_a_chain_of_thousands_of_managers_is_planned_and_its_loop_found() -> None:
+    people = [f"p{i}@corp.example" for i in range(3000)]
+    chain = [
+        row(i + 2, email, people[i + 1] if i + 1 < len(people) else None)
+        for i, email in enumerate(people)
+    ]
+    assert plan_changes(chain, {}).count(Outcome.ADDED) == len(people)
+    looped = [*chain[:-1], row(len(people) + 1, people[-1], people[0])]
+    [(line, field, message)] = plan_problems(looped, {})
+    assert (line, field) == (2, "manager_email")
+    assert message.startswith(f"managers would loop: {people[0]} -> {people[1]} -> ")
+
+
 def test_managing_oneself_and_unknown_managers_are_refused() -> None:
     rows = [row(2, "a@corp.example", "a@corp.example"), row(3, "b@corp.example", "z@corp.example")]
     assert [(line, field) for line, field, _ in plan_problems(rows, {})] == [
