@@ -27,7 +27,7 @@ def check_may_decide(
     if decider_id is None:
         raise DecisionRefused("unknown_user", "Your Slack account is not linked to an employee.")
     if not decider_active:
-        raise DecisionRefused("deactivated", "Your employee account is deactivated.")
+        raise DecisionRefused("inactive", "Your employee account is deactivated.")
     if decider_id == submitter_id:
         raise DecisionRefused("self_approval", "You cannot decide your own expense.")
     if step_role not in decider_roles:

@@ -215,7 +215,7 @@ def comment(
     )
     refusal = None
     if author is not None and not author.active:
-        refusal = DecisionRefused("deactivated", "Your employee account is deactivated.")
+        refusal = DecisionRefused("inactive", "Your employee account is deactivated.")
     elif not may_comment:
         refusal = DecisionRefused(
             "may_not_comment", "Only approvers and the submitter may comment."

@@ -378,7 +378,7 @@ def test_a_deactivated_approver_cannot_decide_in_slack(
             )
 
     [event] = wait_for(refused, timeout=10, what="the refused decision")
-    assert event.details["code"] == "deactivated"
+    assert event.details["code"] == "inactive"
     assert decisions_on(db, expense_id) == 0
 
     def told() -> list[str]:

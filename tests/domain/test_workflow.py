@@ -72,7 +72,7 @@ def test_a_deactivated_employee_may_not_decide_whatever_their_roles() -> None:
             submitter_id=7,
             step_role="approver",
         )
-    assert refused.value.code == "deactivated"
+    assert refused.value.code == "inactive"
 
 
 @pytest.mark.parametrize(

@@ -205,7 +205,7 @@ def test_deactivation_stops_tokens_and_decisions_but_keeps_history(db: Database)
                 AuditEvent.expense_id == expense_id, AuditEvent.action == "decision_refused"
             )
         ).all()
-        assert [e.details["code"] for e in refused] == ["deactivated", "deactivated"]
+        assert [e.details["code"] for e in refused] == ["inactive", "inactive"]
         deactivations = session.scalars(
             select(AuditEvent).where(AuditEvent.action == "employee_deactivated")
         ).all()
