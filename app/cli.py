@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
 from app.cli_audit import add_audit_commands, record_operator_action
+from app.cli_directory import add_directory_commands
 from app.domain.audit import AuditAction
 from app.domain.errors import DomainError, PolicyError
 from app.domain.roles import Role
@@ -196,6 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     create = token.add_parser("create", help="create a token and print it once")
     create.add_argument("--email", required=True)
     create.set_defaults(run=cmd_token_create)
+    add_directory_commands(employee, token)
 
     api = sub.add_parser("api", help="run the HTTP API")
     api.add_argument(

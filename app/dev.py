@@ -17,6 +17,7 @@ DEMO_PEOPLE = (
     ("alice", "Alice Employee", "U0ALICE", ("employee",)),
     ("carol", "Carol Finance", "U0CAROL", ("approver", "finance")),
     ("dana", "Dana Auditor", "U0DANA", ("auditor",)),
+    ("erin", "Erin Admin", "U0ERIN", ("admin",)),
 )
 
 

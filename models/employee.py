@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, JSONType, UTCDateTime, utcnow
@@ -17,6 +17,11 @@ class Employee(Base):
     slack_user_id: Mapped[str | None] = mapped_column(String(32), unique=True)
     roles: Mapped[list[str]] = mapped_column(JSONType, default=list)
     manager_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
+    department: Mapped[str | None] = mapped_column(String(100))
+    cost_center: Mapped[str | None] = mapped_column(String(64))
+    # A deactivated employee keeps their expenses and history but can neither authenticate
+    # nor decide; the row stays because decisions and the audit log refer to it.
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

@@ -5,6 +5,7 @@ from app.services.decisions import DecisionOutcome, Result, Verdict
 REFUSALS = {
     "unknown_user": "Your Slack account is not linked to an employee.",
     "self_approval": "You cannot decide your own expense.",
+    "inactive": "Your employee account is deactivated, so you can no longer decide or comment.",
     "may_not_comment": "Only approvers and the submitter may comment.",
 }
 GONE = "This expense no longer exists."

@@ -55,10 +55,19 @@ def current_employee(
 CurrentEmployee = Annotated[Employee, Depends(current_employee)]
 
 
-def current_auditor(employee: CurrentEmployee) -> Employee:
-    if Role.AUDITOR.value not in employee.roles:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "the auditor role is required")
+def _require(role: Role, employee: Employee) -> Employee:
+    if role.value not in employee.roles:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"the {role.value} role is required")
     return employee
 
 
+def current_auditor(employee: CurrentEmployee) -> Employee:
+    return _require(Role.AUDITOR, employee)
+
+
+def current_admin(employee: CurrentEmployee) -> Employee:
+    return _require(Role.ADMIN, employee)
+
+
 CurrentAuditor = Annotated[Employee, Depends(current_auditor)]
+CurrentAdmin = Annotated[Employee, Depends(current_admin)]

@@ -15,7 +15,9 @@ from app.domain.errors import (
     IdempotencyConflict,
     InvalidInput,
     InvalidMoney,
+    InvalidRows,
     NotFound,
+    WouldLockOut,
 )
 
 log = logging.getLogger(__name__)
@@ -25,6 +27,8 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
     IdempotencyConflict: 409,
     InvalidInput: 422,
     InvalidMoney: 422,
+    InvalidRows: 422,
+    WouldLockOut: 409,
 }
 # How long a client should wait before retrying while the database is unreachable.
 DATABASE_RETRY_AFTER = "5"
@@ -60,6 +64,11 @@ def install(app: FastAPI) -> None:
         errors = None
         if isinstance(exc, InvalidInput):
             errors = [FieldError(field=f"body.{exc.field}", message=str(exc))]
+        elif isinstance(exc, InvalidRows):
+            errors = [
+                FieldError(field=p.field, line=p.line, message=p.message) for p in exc.problems
+            ]
+            return problem_response(code, "Nothing was changed.", errors=errors)
         return problem_response(code, str(exc), errors=errors)
 
     @app.exception_handler(OperationalError)

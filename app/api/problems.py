@@ -12,6 +12,7 @@ MEDIA_TYPE = "application/problem+json"
 
 class FieldError(BaseModel):
     field: str = Field(description="Where the bad value is, e.g. body.amount or query.cursor")
+    line: int | None = Field(default=None, description="The line of an uploaded file, if any")
     message: str
 
 

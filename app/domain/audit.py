@@ -46,6 +46,9 @@ class AuditAction(StrEnum):
     SLACK_REQUEST_REFUSED = "slack_request_refused"
     EMPLOYEE_ADDED = "employee_added"
     TOKEN_CREATED = "token_created"
+    EMPLOYEE_UPDATED = "employee_updated"
+    EMPLOYEE_DEACTIVATED = "employee_deactivated"
+    TOKEN_REVOKED = "token_revoked"
 
 
 @dataclass(frozen=True, slots=True)

@@ -142,6 +142,7 @@ def decide_step(
     try:
         check_may_decide(
             decider_id=decider.id if decider else None,
+            decider_active=decider.active if decider else False,
             decider_roles=decider.roles if decider else (),
             submitter_id=expense.submitter_id,
             step_role=step_role,
@@ -212,10 +213,14 @@ def comment(
         or Role.APPROVER.value in author.roles
         or Role.FINANCE.value in author.roles
     )
-    if not may_comment:
+    refusal = None
+    if author is not None and not author.active:
+        refusal = DecisionRefused("inactive", "Your employee account is deactivated.")
+    elif not may_comment:
         refusal = DecisionRefused(
             "may_not_comment", "Only approvers and the submitter may comment."
         )
+    if refusal is not None:
         return _refuse(
             session,
             expense,

@@ -4,12 +4,15 @@ import hashlib
 import secrets
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from app.domain.audit import Actor, AuditAction, Channel, EventContext
 from app.domain.errors import DomainError, NotFound
 from app.domain.roles import Role
+from app.services import audit
 from models import ApiToken, Employee
+from models.base import utcnow
 
 TOKEN_PREFIX = "ebt_"
 
@@ -74,9 +77,61 @@ def create_token(session: Session, employee: Employee) -> str:
 
 
 def authenticate(session: Session, token: str) -> Employee | None:
+    """Read on every request, never cached: a revoked token or a deactivated employee is
+    refused from the next request on."""
     stmt = (
         select(Employee)
         .join(ApiToken, ApiToken.employee_id == Employee.id)
-        .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
+        .where(
+            ApiToken.token_hash == hash_token(token),
+            ApiToken.revoked_at.is_(None),
+            Employee.active.is_(True),
+        )
     )
     return session.scalar(stmt)
+
+
+def list_tokens(session: Session, email: str | None = None) -> list[tuple[ApiToken, str]]:
+    """Tokens with their employee's email, oldest first; only hashes are stored."""
+    stmt = (
+        select(ApiToken, Employee.email)
+        .join(Employee, ApiToken.employee_id == Employee.id)
+        .order_by(ApiToken.id)
+    )
+    if email is not None:
+        stmt = stmt.where(Employee.email == email.strip().lower())
+    return [(token, owner) for token, owner in session.execute(stmt)]
+
+
+def revoke_token(
+    session: Session, token_id: int, *, actor: Actor, channel: Channel
+) -> tuple[ApiToken, bool]:
+    """Revoke a token; the bool is False if it already was."""
+    token = session.get(ApiToken, token_id)
+    if token is None:
+        raise NotFound(f"no token with id {token_id}")
+    stmt = (
+        update(ApiToken)
+        .where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    revoked = session.execute(stmt).rowcount == 1  # type: ignore[attr-defined]
+    session.refresh(token)
+    if revoked:
+        owner = session.get(Employee, token.employee_id)
+        audit.record(
+            session,
+            expense_id=None,
+            actor=actor,
+            action=AuditAction.TOKEN_REVOKED,
+            channel=channel,
+            context=EventContext(
+                details={
+                    "token_id": token_id,
+                    "employee_id": token.employee_id,
+                    "email": owner.email if owner else None,
+                }
+            ),
+        )
+    return token, revoked

@@ -17,11 +17,15 @@ DEFAULT_ACTOR = "U0BOB"
 
 
 async def _request_args(request: Request) -> dict[str, Any]:
+    # Like Slack, arguments may come in the query string (GET methods) as well as the body.
+    args: dict[str, Any] = dict(request.query_params)
+    if request.method == "GET":
+        return args
     if request.headers.get("content-type", "").startswith("application/json"):
         body = await request.json()
-        return dict(body) if isinstance(body, dict) else {}
+        return {**args, **body} if isinstance(body, dict) else args
     form = await request.form()
-    return {k: v for k, v in form.items() if isinstance(v, str)}
+    return {**args, **{k: v for k, v in form.items() if isinstance(v, str)}}
 
 
 def _token(request: Request, args: dict[str, Any]) -> str | None:
@@ -38,7 +42,7 @@ def create_sandbox_app(*, bot_token: str, signing_secret: str, events_url: str) 
     sandbox = FastAPI(title="Slack sandbox", docs_url=None, redoc_url=None, openapi_url=None)
     sandbox.state.sandbox = state
 
-    @sandbox.post("/api/{method}")
+    @sandbox.api_route("/api/{method}", methods=["GET", "POST"])
     async def api_method(method: str, request: Request) -> Response:
         args = await _request_args(request)
         token = _token(request, args)
@@ -85,6 +89,15 @@ def create_sandbox_app(*, bot_token: str, signing_secret: str, events_url: str) 
         with state.lock:
             state.failures.clear()
         return {"ok": True}
+
+    @sandbox.post("/_control/users")
+    def add_user(
+        email: Annotated[str, Body()],
+        user_id: Annotated[str | None, Body(alias="id")] = None,
+        name: Annotated[str, Body()] = "",
+    ) -> dict[str, Any]:
+        """Add a workspace member, so that users.lookupByEmail finds them."""
+        return {"ok": True, "user": state.add_user(email, user_id, name)}
 
     @sandbox.post("/_control/trigger")
     def new_trigger(user: Annotated[str, Body(embed=True)]) -> dict[str, str]:

@@ -34,6 +34,8 @@ class SandboxState:
     triggers: dict[str, tuple[str, float]] = field(default_factory=dict)
     calls: list[dict[str, Any]] = field(default_factory=list)
     failures: dict[str, list[Failure]] = field(default_factory=dict)
+    # The workspace's members by email, for users.lookupByEmail.
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)
     _clock: "itertools.count[int]" = field(default_factory=itertools.count)
 
     def next_ts(self) -> str:
@@ -53,6 +55,20 @@ class SandboxState:
             self.failures.setdefault(method, []).extend(
                 Failure(status, retry_after, delay) for _ in range(times)
             )
+
+    def add_user(self, email: str, user_id: str | None = None, name: str = "") -> dict[str, Any]:
+        """A workspace member; Slack matches emails without regard to case."""
+        user = {
+            "id": user_id or "U" + secrets.token_hex(5).upper(),
+            "team_id": "T0SANDBOX",
+            "name": name or email.split("@")[0],
+            "deleted": False,
+            "is_bot": False,
+            "profile": {"email": email, "real_name": name},
+        }
+        with self.lock:
+            self.users[email.lower()] = user
+        return user
 
     def snapshot(self) -> dict[str, Any]:
         with self.lock:
@@ -252,3 +268,11 @@ class WebApi:
         with self.state.lock:
             self.state.views[view_id] = {"view": view, "user": user_id, "open": True}
         return {"view": view}
+
+    def users_lookupByEmail(self, args: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        _require(args, "email")
+        with self.state.lock:
+            user = self.state.users.get(str(args["email"]).lower())
+        if user is None:
+            raise ApiError("users_not_found")
+        return {"user": user}

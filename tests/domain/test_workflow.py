@@ -44,15 +44,35 @@ def test_refusals(decider_id: int | None, roles: tuple[str, ...], code: str) -> 
     step_role = "finance" if code == "missing_role" and "approver" in roles else "approver"
     with pytest.raises(DecisionRefused) as refused:
         check_may_decide(
-            decider_id=decider_id, decider_roles=roles, submitter_id=7, step_role=step_role
+            decider_id=decider_id,
+            decider_active=True,
+            decider_roles=roles,
+            submitter_id=7,
+            step_role=step_role,
         )
     assert refused.value.code == code
 
 
 def test_allowed_decider() -> None:
     check_may_decide(
-        decider_id=8, decider_roles=("approver",), submitter_id=7, step_role="approver"
+        decider_id=8,
+        decider_active=True,
+        decider_roles=("approver",),
+        submitter_id=7,
+        step_role="approver",
     )
+
+
+def test_a_deactivated_employee_may_not_decide_whatever_their_roles() -> None:
+    with pytest.raises(DecisionRefused) as refused:
+        check_may_decide(
+            decider_id=8,
+            decider_active=False,
+            decider_roles=("approver", "finance"),
+            submitter_id=7,
+            step_role="approver",
+        )
+    assert refused.value.code == "inactive"
 
 
 @pytest.mark.parametrize(
