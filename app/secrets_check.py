@@ -1,5 +1,6 @@
 """What production refuses: empty, example and placeholder secrets, and development-only parts."""
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -30,24 +31,26 @@ KNOWN_EXAMPLES = frozenset(
         "$openai_api_key",
     }
 )
-# Words that mark a value someone meant to replace.
-PLACEHOLDER_MARKERS = (
-    "change-me",
-    "changeme",
-    "change_me",
-    "placeholder",
-    "your-",
-    "your_",
-    "example",
-    "sandbox",
-    "dummy",
-    "replace",
-    "xxxx",
-    "secret",
-    "password",
-    "todo",
-    "<",
+# Words that mark a value someone meant to replace. Matched as whole words (split at anything
+# but letters and digits), so a random secret that happens to contain "todo" is not refused.
+PLACEHOLDER_WORDS = frozenset(
+    {
+        "change",
+        "changeme",
+        "placeholder",
+        "your",
+        "example",
+        "sandbox",
+        "dummy",
+        "replace",
+        "secret",
+        "password",
+        "todo",
+        "fixme",
+    }
 )
+WORD_SPLIT = re.compile(r"[^a-z0-9]+")
+FILLER = re.compile(r"x{4,}")
 # The channel ids of our own examples and of the development default.
 EXAMPLE_CHANNELS = frozenset({"C0APPROVALS", "C0123456789"})
 MIN_LENGTH = {"SLACK_SIGNING_SECRET": 20, "SESSION_SECRET": 32, "database password": 12}
@@ -74,7 +77,10 @@ def weakness(value: str, *, min_length: int = 16) -> str | None:
     lowered = value.strip().lower()
     if lowered in KNOWN_EXAMPLES:
         return "is a published example value"
-    if any(marker in lowered for marker in PLACEHOLDER_MARKERS):
+    words = WORD_SPLIT.split(lowered)
+    if any(mark in lowered for mark in ("<", "...")) or any(
+        w in PLACEHOLDER_WORDS or FILLER.fullmatch(w) for w in words
+    ):
         return "looks like a placeholder"
     if len(value) < min_length:
         return f"is shorter than {min_length} characters"
