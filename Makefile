@@ -3,10 +3,11 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+BENCH_STAMP := $(VENV)/.bench-stamp
 # Every dependency is pinned here; `make lock` refreshes it from pyproject.toml.
 LOCK := requirements.lock
 
-.PHONY: dev test test-fast lint bench install lock clean
+.PHONY: dev test test-fast lint bench bench-observability install lock clean
 
 $(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +34,7 @@ test-fast: $(STAMP)
 
 lock: $(STAMP)
 	$(BIN)/python -m pip install --quiet uv
-	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --upgrade -o $(LOCK)
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra bench --python-version 3.11 --upgrade -o $(LOCK)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.callbacks
@@ -41,6 +42,14 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.evaluation
 	$(BIN)/python -m bench.audit_chain
 	$(BIN)/python -m bench.audit_verify
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -c $(LOCK) -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+# A 60 s load run watched by Prometheus (Debian's `prometheus`), drawn to observability/load-run.png.
+bench-observability: $(BENCH_STAMP)
+	$(BIN)/python -m bench.observability
 
 clean:
 	rm -rf $(VENV) var *.egg-info .mypy_cache .ruff_cache .pytest_cache

@@ -1,4 +1,4 @@
-"""Benchmark set-up: a throwaway PostgreSQL database, the real API process, timing helpers."""
+"""Benchmark set-up: a throwaway PostgreSQL database, the real API and worker processes, timing."""
 
 import os
 import secrets
@@ -42,6 +42,7 @@ class Bench:
     tokens: dict[str, str]
     env: dict[str, str]
     workdir: Path
+    sandbox: str
 
     def spawn(self, *args: str) -> "subprocess.Popen[bytes]":
         """Start `expense-bot ARGS` with this bench's settings."""
@@ -53,6 +54,19 @@ class Bench:
             stderr=Path(self.workdir, f"{args[0]}.log").open("ab"),
         )
 
+    def start_worker(self, concurrency: int, timeout: float = 60) -> "subprocess.Popen[bytes]":
+        """Start a Celery worker and return once it says it is ready to take jobs."""
+        log = Path(self.workdir, "worker.log")
+        seen = log.stat().st_size if log.exists() else 0
+        proc = self.spawn("worker", "--concurrency", str(concurrency))
+        deadline = time.monotonic() + timeout
+        while b" ready." not in log.read_bytes()[seen:]:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(f"worker did not start; see {log}")
+            time.sleep(0.1)
+        return proc
+
 
 @contextmanager
 def migrated_database() -> Iterator[str]:
@@ -63,7 +77,7 @@ def migrated_database() -> Iterator[str]:
 
 
 @contextmanager
-def running_api(**extra_env: str) -> Iterator[Bench]:
+def running_api(api_workers: int = 1, **extra_env: str) -> Iterator[Bench]:
     port = free_port()
     api = f"http://127.0.0.1:{port}"
     sandbox_app = create_sandbox_app(
@@ -92,8 +106,10 @@ def running_api(**extra_env: str) -> Iterator[Bench]:
             DATA_DIR=tmp,
             **extra_env,
         )
-        bench = Bench(api, url, tokens, env, Path(tmp))
-        proc = bench.spawn("api", "--host", "127.0.0.1", "--port", str(port))
+        bench = Bench(api, url, tokens, env, Path(tmp), sandbox.url)
+        proc = bench.spawn(
+            "api", "--host", "127.0.0.1", "--port", str(port), "--workers", str(api_workers)
+        )
         try:
             deadline = time.monotonic() + 30
             while True:

@@ -59,8 +59,7 @@ def main() -> None:
         db = Database(bench.database_url, job_sender=lambda _jobs: None)
         rates = {}
         for threads, count in RUNS:
-            worker = bench.spawn("worker", "--concurrency", str(threads))
-            time.sleep(6)  # let the worker connect
+            worker = bench.start_worker(threads)
             try:
                 seconds = evaluate_batch(bench.env, db, count, f"c{threads}")
             finally:

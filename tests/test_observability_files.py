@@ -45,3 +45,14 @@ def test_compose_runs_prometheus_and_grafana_under_the_observability_profile() -
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     for name in ("prometheus", "grafana"):
         assert compose["services"][name]["profiles"] == ["observability"]
+
+
+def test_the_load_run_benchmark_queries_metrics_the_bot_exports() -> None:
+    from bench.series import PANELS, TOTALS
+
+    queries = [q.promql for panel in PANELS for q in panel.queries] + [q for _t, q in TOTALS]
+    known = exported()
+    for query in queries:
+        used = {SUFFIXES.sub("", n) for n in re.findall(r"expense_bot_[a-z_]+", query)}
+        assert used, query
+        assert not used - known, f"{query} queries unknown metrics {used - known}"
