@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     slack_app_id: str = Field(default="", pattern=r"^([A-Z0-9]{2,32})?$")
     slack_enterprise_id: str = Field(default="", pattern=r"^([A-Z0-9]{2,32})?$")
     slack_approvals_channel: str = Field(default="C0APPROVALS", pattern=SLACK_ID_PATTERN)
+    # Where finance steps are posted; empty means the approvals channel.
+    slack_finance_channel: str = Field(default="", pattern=r"^([A-Z0-9]{2,32})?$")
     # Empty means: Slack itself in production, the built-in sandbox in development.
     slack_api_url: str = ""
     # Threads per API process for Slack clicks: this many acks, and this many decisions, at once.

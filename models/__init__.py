@@ -1,5 +1,6 @@
 """SQLAlchemy models: employees, expenses, decisions, Slack messages and the audit log."""
 
+from models.approval import ApprovalStep
 from models.audit import AuditChainHead, AuditEvent
 from models.base import Base
 from models.employee import ApiToken, Employee
@@ -8,6 +9,7 @@ from models.slack import SlackChannelPace, SlackMessage, SlackRequestReceipt
 
 __all__ = [
     "ApiToken",
+    "ApprovalStep",
     "AuditChainHead",
     "AuditEvent",
     "Base",

@@ -61,6 +61,9 @@ class Decision(Base):
     role: Mapped[str] = mapped_column(String(32))
     outcome: Mapped[str] = mapped_column(String(16))
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
+    # The approver the decider stood in for, under a delegation; None when they decided as
+    # themselves.
+    acting_for_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
     slack_user_id: Mapped[str | None] = mapped_column(String(32))
     reason: Mapped[str | None] = mapped_column(Text)
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -7,6 +7,8 @@ REFUSALS = {
     "self_approval": "You cannot decide your own expense.",
     "inactive": "Your employee account is deactivated, so you can no longer decide or comment.",
     "may_not_comment": "Only approvers and the submitter may comment.",
+    "not_your_step": "This step waits on someone else; only they (or their delegate) decide it.",
+    "second_step": "You approved an earlier step of this expense; someone else decides this one.",
 }
 GONE = "This expense no longer exists."
 

@@ -115,7 +115,9 @@ def card_text(view: CardView) -> str:
 
 def approval_card(view: CardView) -> list[Block]:
     ref = CardRef(e=view.expense_id, s=view.step).encode()
-    step_label = f"Step {view.step + 1} of {len(view.steps)}: {view.steps[view.step]} approval"
+    step_label = (
+        f"Step {view.step + 1} of {len(view.steps)}: {escape_within(view.steps[view.step], 200)}"
+    )
     blocks: list[Block] = [
         {
             "type": "header",
@@ -217,3 +219,13 @@ def outcome_notice(
     who = f"<@{last.slack_user_id}>" if last.slack_user_id else "an approver"
     reason = f" Reason: {escape_within(last.reason, 1500)}" if last.reason else ""
     return f"{head} was {verb} by {who}.{reason}"
+
+
+def step_notice(
+    *, amount: str, currency: str, merchant: str, decided: DecisionView, next_step: str | None
+) -> str:
+    """The direct message that tells the submitter a step was approved and what comes next."""
+    head = f"Your expense of {escape(amount)} {escape(currency)} at {escape_within(merchant, 200)}"
+    who = f"<@{decided.slack_user_id}>" if decided.slack_user_id else "an approver"
+    after = f" It now waits on {escape_within(next_step, 200)}." if next_step else ""
+    return f"{head} was approved by {who} (step {decided.step + 1}).{after}"

@@ -10,6 +10,7 @@ from app.domain.errors import NotFound
 from app.domain.money import in_minor_units
 from app.domain.receipts import counts_as_receipt
 from app.domain.workflow import Status
+from app.services.routing import plan_of, steps_of
 from models import Decision, Employee, Expense
 from slack.blocks import CardView, DecisionView
 
@@ -24,6 +25,11 @@ def decision_views(session: Session, expense_id: uuid.UUID) -> tuple[DecisionVie
     )
 
 
+def _step_labels(session: Session, expense: Expense) -> tuple[str, ...]:
+    labels = tuple(plan_of(step).label for step in steps_of(session, expense.id))
+    return labels or tuple(expense.steps)
+
+
 def load_card_view(
     session: Session, expense_id: uuid.UUID, step: int, receipt_hosts: Collection[str] = ()
 ) -> CardView:
@@ -35,7 +41,7 @@ def load_card_view(
     return CardView(
         expense_id=str(expense.id),
         step=step,
-        steps=tuple(expense.steps),
+        steps=_step_labels(session, expense),
         status=Status(expense.status),
         current_step=expense.current_step,
         submitter_name=submitter.name,

@@ -4,13 +4,16 @@ import uuid
 
 from celery import Task
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app import job_names
 from app.domain.money import in_minor_units
+from app.domain.routing import StepKind
 from app.domain.workflow import FINAL_STATUSES, Status
 from app.policy_loader import load_policy
+from app.services.routing import plan_of, step_at
 from models import Comment, Employee, Expense, SlackMessage
-from slack.blocks import approval_card, card_text, comment_text, outcome_notice
+from slack.blocks import approval_card, card_text, comment_text, outcome_notice, step_notice
 from slack.card_data import decision_views, load_card_view
 from slack.delivery import Post, deliver, mark_refreshed, sent_message
 from tasks.celery_app import celery_app
@@ -28,22 +31,41 @@ def card_key(expense_id: uuid.UUID, step: int) -> str:
     return f"card:{expense_id}:{step}"
 
 
+def _dm_channel(slack_user_id: str) -> str:
+    opened = runtime().slack.conversations_open(users=slack_user_id)
+    return str(opened["channel"]["id"])
+
+
+def card_channel(session: Session, expense_id: uuid.UUID, step: int) -> str:
+    """A named approver gets the card by direct message; otherwise the step's channel."""
+    settings = runtime().settings
+    waiting = step_at(session, expense_id, step)
+    if waiting is not None and waiting.assignee_id is not None:
+        assignee = session.get(Employee, waiting.assignee_id)
+        if assignee is not None and assignee.slack_user_id:
+            return _dm_channel(assignee.slack_user_id)
+    if waiting is not None and waiting.kind == StepKind.FINANCE.value:
+        return settings.slack_finance_channel or settings.slack_approvals_channel
+    return settings.slack_approvals_channel
+
+
 @celery_app.task(name=job_names.POST_APPROVAL_CARD, **SLACK_TASK)  # type: ignore[untyped-decorator]
 def post_approval_card(self: Task, expense_id: str, step: int) -> str:
     rt = runtime()
     eid = uuid.UUID(expense_id)
-    with rt.db.session() as session:
-        view = load_card_view(session, eid, step, _receipt_hosts())
-    post = Post(
-        dedupe_key=card_key(eid, step),
-        expense_id=eid,
-        kind="card",
-        step=step,
-        channel=rt.settings.slack_approvals_channel,
-        text=card_text(view),
-        blocks=approval_card(view),
-    )
     try:
+        with rt.db.session() as session:
+            view = load_card_view(session, eid, step, _receipt_hosts())
+            channel = card_channel(session, eid, step)
+        post = Post(
+            dedupe_key=card_key(eid, step),
+            expense_id=eid,
+            kind="card",
+            step=step,
+            channel=channel,
+            text=card_text(view),
+            blocks=approval_card(view),
+        )
         return deliver(rt.db, rt.slack, post)
     except Exception as exc:
         retry_or_raise(self, exc)
@@ -123,10 +145,47 @@ def notify_submitter(self: Task, expense_id: str) -> str:
             )
             slack_user = submitter.slack_user_id
             status = expense.status
-        opened = rt.slack.conversations_open(users=slack_user)
-        channel = str(opened["channel"]["id"])
         post = Post(
-            dedupe_key=f"dm:{eid}:{status}", expense_id=eid, kind="dm", channel=channel, text=text
+            dedupe_key=f"dm:{eid}:{status}",
+            expense_id=eid,
+            kind="dm",
+            channel=_dm_channel(slack_user),
+            text=text,
+        )
+        return deliver(rt.db, rt.slack, post)
+    except Exception as exc:
+        retry_or_raise(self, exc)
+
+
+@celery_app.task(name=job_names.NOTIFY_STEP, **SLACK_TASK)  # type: ignore[untyped-decorator]
+def notify_step(self: Task, expense_id: str, step: int) -> str:
+    """Tell the submitter that `step` was approved and who the expense waits on now."""
+    rt = runtime()
+    eid = uuid.UUID(expense_id)
+    try:
+        with rt.db.session() as session:
+            expense = session.get(Expense, eid)
+            submitter = session.get(Employee, expense.submitter_id) if expense else None
+            decided = next((d for d in decision_views(session, eid) if d.step == step), None)
+            if expense is None or decided is None:
+                return "skipped"
+            if submitter is None or not submitter.slack_user_id:
+                return "no slack id"
+            following = step_at(session, eid, step + 1)
+            text = step_notice(
+                amount=in_minor_units(expense.amount, expense.currency),
+                currency=expense.currency,
+                merchant=expense.merchant,
+                decided=decided,
+                next_step=plan_of(following).label if following else None,
+            )
+            slack_user = submitter.slack_user_id
+        post = Post(
+            dedupe_key=f"step:{eid}:{step}",
+            expense_id=eid,
+            kind="step_notice",
+            channel=_dm_channel(slack_user),
+            text=text,
         )
         return deliver(rt.db, rt.slack, post)
     except Exception as exc:

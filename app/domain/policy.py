@@ -8,6 +8,7 @@ from typing import Any
 
 from app.domain.errors import InvalidMoney, PolicyError
 from app.domain.money import normalize_currency
+from app.domain.routing import RoutingPolicy, parse_routing
 
 # Stored in columns of these sizes with every decision.
 VERSION_MAX_LENGTH = 64
@@ -35,6 +36,7 @@ class Policy:
     receipt_hosts: frozenset[str] = frozenset()
     # Whether a submitter sees the model's reasons, or only its recommendation.
     show_ai_reasons_to_submitter: bool = False
+    routing: RoutingPolicy = RoutingPolicy()
     # Slack channel that receives the audit log's head hash once a day; None: no daily post.
     audit_witness_channel: str | None = None
 
@@ -137,4 +139,5 @@ def parse_policy(raw: Mapping[str, Any]) -> Policy:
         receipt_hosts=_receipt_hosts(raw),
         show_ai_reasons_to_submitter=show_reasons,
         audit_witness_channel=witness.strip() if witness else None,
+        routing=parse_routing(raw),
     )

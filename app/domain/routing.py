@@ -1,10 +1,11 @@
 """Who approves an expense: the chain of steps, and who may decide each step (duties kept apart)."""
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
-from app.domain.errors import DecisionRefused
+from app.domain.errors import DecisionRefused, PolicyError
 from app.domain.roles import Role
 
 
@@ -115,3 +116,35 @@ def check_may_decide(
         return
     if step.role.value not in decider.roles:
         raise DecisionRefused("missing_role", f"needs the {step.role.value} role")
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingPolicy:
+    """The policy's `[routing]` table: who replaces the manager, and who backs everyone up."""
+
+    department_approvers: Mapping[str, str] = field(default_factory=dict)
+    cost_center_approvers: Mapping[str, str] = field(default_factory=dict)
+    backup_approver: str | None = None
+
+
+def _emails(raw: Mapping[str, Any], key: str) -> dict[str, str]:
+    table = raw.get(key, {})
+    if not isinstance(table, Mapping) or not all(
+        isinstance(v, str) and "@" in v for v in table.values()
+    ):
+        raise PolicyError(f"policy 'routing.{key}' must map names to email addresses")
+    return {str(name).strip(): email.strip().lower() for name, email in table.items()}
+
+
+def parse_routing(raw: Mapping[str, Any]) -> RoutingPolicy:
+    table = raw.get("routing", {})
+    if not isinstance(table, Mapping):
+        raise PolicyError("policy 'routing' must be a table")
+    backup = table.get("backup_approver")
+    if backup is not None and (not isinstance(backup, str) or "@" not in backup):
+        raise PolicyError("policy 'routing.backup_approver' must be an email address")
+    return RoutingPolicy(
+        department_approvers=_emails(table, "department_approvers"),
+        cost_center_approvers=_emails(table, "cost_center_approvers"),
+        backup_approver=backup.strip().lower() if backup else None,
+    )

@@ -18,12 +18,15 @@ from app.domain.audit import Actor, AuditAction, Channel, EventContext, LlmOpini
 from app.domain.audit_chain import Json
 from app.domain.errors import DecisionRefused, NotFound
 from app.domain.money import in_minor_units
-from app.domain.roles import Role, check_may_decide
+from app.domain.roles import Role
+from app.domain.routing import check_may_decide
 from app.domain.workflow import Action, Status, approval_action, step_is_open
 from app.services import audit
 from app.services.employees import find_by_slack_id
+from app.services.routing import open_next, person, plan_of, step_at, steps_of
 from app.services.transitions import apply_transition
 from models import Comment, Decision, Employee, Expense
+from models.base import utcnow
 
 MAX_REASON_LENGTH = 2000
 
@@ -99,6 +102,27 @@ def open_step(session: Session, expense_id: uuid.UUID, step: int) -> DecisionOut
     return closed_step(session, expense, step)
 
 
+def _named_approvers(session: Session, expense_id: uuid.UUID) -> set[int]:
+    """Everyone a step of this chain names or waits on: a manager may comment without a role."""
+    named: set[int] = set()
+    for step in steps_of(session, expense_id):
+        named.update(p for p in (step.approver_id, step.assignee_id) if p is not None)
+    return named
+
+
+def _approvers_so_far(session: Session, expense_id: uuid.UUID) -> set[int]:
+    """Who approved an earlier step of this chain: they may not approve another."""
+    return {
+        decided_by
+        for decided_by in session.scalars(
+            select(Decision.decided_by_id).where(
+                Decision.expense_id == expense_id, Decision.outcome == Verdict.APPROVE.value
+            )
+        )
+        if decided_by is not None
+    }
+
+
 def _refuse(
     session: Session,
     expense: Expense,
@@ -138,14 +162,18 @@ def decide_step(
     if not step_is_open(Status(expense.status), expense.current_step, step):
         return closed_step(session, expense, step)
     decider = find_by_slack_id(session, slack_user_id)
-    step_role = expense.steps[step]
+    waiting = step_at(session, expense.id, step)
+    if waiting is None:  # routed before steps had rows, and not migrated: nothing to decide
+        return closed_step(session, expense, step)
+    step_role = waiting.role
     try:
         check_may_decide(
-            decider_id=decider.id if decider else None,
-            decider_active=decider.active if decider else False,
-            decider_roles=decider.roles if decider else (),
+            decider=person(decider) if decider else None,
             submitter_id=expense.submitter_id,
-            step_role=step_role,
+            step=plan_of(waiting),
+            assignee_id=waiting.assignee_id,
+            acting_for_id=None,
+            approved_earlier_steps=_approvers_so_far(session, expense.id),
         )
     except DecisionRefused as refusal:
         return _refuse(
@@ -165,6 +193,8 @@ def decide_step(
     next_step = step + 1 if action is Action.APPROVE_STEP else step
     if not apply_transition(session, expense, action, current_step=next_step):
         return closed_step(session, expense, step)
+    if action is Action.APPROVE_STEP:
+        open_next(session, expense.id, next_step, utcnow())
     session.add(
         Decision(
             expense_id=expense.id,
@@ -195,6 +225,7 @@ def decide_step(
     enqueue_after_commit(session, job_names.UPDATE_APPROVAL_CARD, str(expense.id), step)
     if action is Action.APPROVE_STEP:
         enqueue_after_commit(session, job_names.POST_APPROVAL_CARD, str(expense.id), next_step)
+        enqueue_after_commit(session, job_names.NOTIFY_STEP, str(expense.id), step)
     else:
         enqueue_after_commit(session, job_names.NOTIFY_SUBMITTER, str(expense.id))
     return DecisionOutcome(Result.DECIDED)
@@ -212,6 +243,7 @@ def comment(
         author.id == expense.submitter_id
         or Role.APPROVER.value in author.roles
         or Role.FINANCE.value in author.roles
+        or author.id in _named_approvers(session, expense.id)
     )
     refusal = None
     if author is not None and not author.active:

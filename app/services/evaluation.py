@@ -20,11 +20,15 @@ from app.domain.audit import (
 from app.domain.gate import GateDecision, Route
 from app.domain.policy import Policy
 from app.domain.receipts import counts_as_receipt
+from app.domain.roles import Role
+from app.domain.routing import StepPlan
 from app.domain.rules import ExpenseFacts
 from app.domain.workflow import Action, Status
 from app.services import audit
+from app.services.routing import chain_for, store_chain
 from app.services.transitions import apply_transition
-from models import Expense
+from models import Employee, Expense
+from models.base import utcnow
 
 
 def facts_of(expense: Expense, policy: Policy) -> ExpenseFacts:
@@ -47,19 +51,24 @@ def record_gate_decision(
     if expense is None or expense.status != Status.SUBMITTED.value:
         return False
     auto = decision.route is Route.AUTO_APPROVE
+    chain: tuple[StepPlan, ...] = ()
+    if not auto:
+        submitter = session.get(Employee, expense.submitter_id)
+        assert submitter is not None  # foreign key
+        chain = chain_for(session, submitter, policy, needs_finance=Role.FINANCE in decision.steps)
     # Read before the transition, which expires the loaded expense.
     context = EventContext(
         valuation=valuation(expense.amount, expense.currency, policy),
         policy_version=policy.version,
         rule_trace=decision.rule_trace,
         llm=LlmOpinion.of(advice),
-        details={"steps": [role.value for role in decision.steps]},
+        details={"steps": [step.label for step in chain]},
     )
     won = apply_transition(
         session,
         expense,
         Action.AUTO_APPROVE if auto else Action.ROUTE_TO_HUMAN,
-        steps=[role.value for role in decision.steps],
+        steps=[step.role.value for step in chain],
         current_step=0,
         route_reasons=list(decision.reasons),
         policy_version=policy.version,
@@ -67,6 +76,7 @@ def record_gate_decision(
     )
     if not won:
         return False
+    store_chain(session, expense_id, chain, utcnow())
     if isinstance(advice, LlmAdvice):
         audit.record(
             session,

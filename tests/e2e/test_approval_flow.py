@@ -73,10 +73,11 @@ def test_large_expense_needs_finance_as_next_step(stack: Stack) -> None:
     assert middle["status"] == "pending_approval"
     assert middle["current_step"] == 1
     assert middle["steps"] == ["approver", "finance"]
-    # Bob is an approver but not finance: refused, recorded, nothing changes.
+    # Bob approved step 1 as Alice's manager: he may not approve step 2 as well.
     stack.click("U0BOB", second, ActionId.APPROVE)
     wait_for(
-        lambda: any("finance role" in t for t in stack.ephemerals("U0BOB")), what="refusal for Bob"
+        lambda: any("earlier step" in t for t in stack.ephemerals("U0BOB")),
+        what="refusal for Bob",
     )
     stack.click("U0CAROL", second, ActionId.APPROVE)
     done = stack.wait_status(expense_id, "approved")
@@ -85,6 +86,39 @@ def test_large_expense_needs_finance_as_next_step(stack: Stack) -> None:
         (1, "U0CAROL"),
     ]
     assert "decision_refused" in [e["action"] for e in done["history"]]
+
+
+def test_the_manager_decides_by_dm_and_the_chain_moves_on(stack: Stack) -> None:
+    expense_id = stack.submit_ok("alice", expense_body(amount="11000.00", merchant="Chain Co"))
+    first = stack.card(expense_id, 0)
+    assert first["channel"] == "D0BOB"  # Alice's manager gets the card by direct message
+    assert "Step 1 of 2: manager (Bob Approver)" in json.dumps(first["blocks"])
+    # Carol is an approver, but this step waits on Bob.
+    stack.click("U0CAROL", first, ActionId.APPROVE)
+    wait_for(
+        lambda: any("waits on someone else" in t for t in stack.ephemerals("U0CAROL")),
+        what="refusal for Carol",
+    )
+    assert stack.expense(expense_id)["decisions"] == []
+    stack.click("U0BOB", first, ActionId.APPROVE)
+    second = stack.card(expense_id, 1)
+    assert second["channel"] != "D0BOB"
+    assert "Step 2 of 2: finance" in json.dumps(second["blocks"])
+    notice = wait_for(
+        lambda: [m for m in stack.messages(f"step:{expense_id}:0") if m["channel"] == "D0ALICE"],
+        what="the step notice to Alice",
+    )
+    assert "approved by <@U0BOB> (step 1). It now waits on finance." in str(notice[0]["text"])
+
+
+def test_with_no_manager_any_approver_decides_in_the_channel(stack: Stack) -> None:
+    expense_id = stack.submit_ok("dana", expense_body(amount="1200.00", merchant="No Boss Ltd"))
+    card = stack.card(expense_id)
+    assert card["channel"] == stack.env.get("SLACK_APPROVALS_CHANNEL", card["channel"])
+    assert card["channel"].startswith("C")  # a channel, not a direct message
+    assert "Step 1 of 1: any approver" in json.dumps(card["blocks"])
+    stack.click("U0CAROL", card, ActionId.APPROVE)
+    assert stack.wait_status(expense_id, "approved")["decisions"][0]["slack_user_id"] == "U0CAROL"
 
 
 def test_rejection_needs_a_reason_and_reaches_the_submitter(stack: Stack) -> None:
@@ -136,7 +170,8 @@ def test_double_click_changes_nothing_the_second_time(stack: Stack) -> None:
 
 
 def test_two_approvers_at_once_only_one_decides(stack: Stack) -> None:
-    expense_id = stack.submit_ok("alice", expense_body(amount="1300.00"))
+    # Dana has no manager: her step goes to the approvals channel, where any approver decides.
+    expense_id = stack.submit_ok("dana", expense_body(amount="1300.00"))
     card = stack.card(expense_id)
     payloads = [stack.click_payload(u, card, ActionId.APPROVE) for u in ("U0BOB", "U0CAROL")]
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
