@@ -18,6 +18,8 @@ from prometheus_client import (
 
 # Latencies from a millisecond to a minute; human decisions from a minute to two weeks.
 FAST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+# LLM reviews take around a second; finer steps there, so p50 and p99 read true.
+LLM_BUCKETS = (0.25, 0.5, 0.75, 1, 1.25, 1.5, 2, 3, 5, 8, 13, 20, 30)
 HUMAN_BUCKETS = (60, 300, 900, 3600, 4 * 3600, 8 * 3600, 86400, 3 * 86400, 7 * 86400, 14 * 86400)
 
 HTTP_REQUESTS = Counter(
@@ -38,12 +40,12 @@ DECISIONS = Counter(
 )
 TIME_TO_HUMAN_DECISION = Histogram(
     "expense_bot_time_to_human_decision_seconds",
-    "From submission to a human's decision on a step",
+    "From a step opening to a human's decision on it",
     ["role"],
     buckets=HUMAN_BUCKETS,
 )
 LLM_SECONDS = Histogram(
-    "expense_bot_llm_request_seconds", "LLM review time", ["model"], buckets=FAST_BUCKETS
+    "expense_bot_llm_request_seconds", "LLM review time", ["model"], buckets=LLM_BUCKETS
 )
 LLM_ERRORS = Counter("expense_bot_llm_errors_total", "LLM reviews without advice", ["kind"])
 LLM_TOKENS = Counter("expense_bot_llm_tokens_total", "LLM tokens used", ["kind"])

@@ -60,6 +60,8 @@ class DecisionOutcome:
     # ALREADY_DECIDED: the expense's status now, and the decision that got there first, if any.
     status: Status | None = None
     prior: PriorDecision | None = None
+    # DECIDED: how long the step waited for its decision, since it opened.
+    waited_seconds: float | None = None
 
 
 def _slack_actor(slack_user_id: str, person: Employee | None) -> Actor:
@@ -228,7 +230,9 @@ def decide_step(
         enqueue_after_commit(session, job_names.NOTIFY_STEP, str(expense.id), step)
     else:
         enqueue_after_commit(session, job_names.NOTIFY_SUBMITTER, str(expense.id))
-    return DecisionOutcome(Result.DECIDED)
+    opened = waiting.opened_at
+    waited = (utcnow() - opened).total_seconds() if opened is not None else None
+    return DecisionOutcome(Result.DECIDED, step_role=step_role, waited_seconds=waited)
 
 
 def comment(

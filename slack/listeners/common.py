@@ -10,7 +10,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from app.db import Database
+from app.domain.requests import RequestKind
+from app.metrics import DECISIONS, TIME_TO_HUMAN_DECISION
 from app.services.decision_requests import Applied, apply_request
+from app.services.decisions import Result
 from slack.answers import answer_text
 from slack.ids import CardRef, ModalRef
 
@@ -59,7 +62,20 @@ def apply_and_answer(db: Database, client: WebClient, signature: str) -> None:
     with db.session() as session:
         applied = apply_request(session, signature)
     if applied is not None:
+        count_decision(applied)
         answer(client, applied)
+
+
+def count_decision(applied: Applied) -> None:
+    """A human decision that took effect: counted, with how long its step waited."""
+    outcome, kind = applied.outcome, applied.request.kind
+    if outcome is None or outcome.result is not Result.DECIDED or kind is RequestKind.COMMENT:
+        return
+    DECISIONS.labels("human", "approved" if kind is RequestKind.APPROVE else "rejected").inc()
+    if outcome.waited_seconds is not None:
+        TIME_TO_HUMAN_DECISION.labels(outcome.step_role or "unknown").observe(
+            outcome.waited_seconds
+        )
 
 
 def answer(client: WebClient, applied: Applied) -> None:

@@ -15,8 +15,7 @@ from app.db import Database
 from app.services.employees import list_tokens
 from models import AuditEvent
 from tests.api.conftest import AppFactory
-from tests.api.helpers import Person
-from tests.api.test_security import card_click, decisions_on, post_slack
+from tests.api.helpers import Person, card_click, decisions_on, post_slack
 from tests.helpers import wait_for
 from tests.standins.server import ServerThread
 from tests.standins.slack_sandbox import add_member

@@ -1,12 +1,14 @@
 """GET /metrics: intake by outcome, every answer by route, in Prometheus' text format."""
 
+import uuid
 from collections.abc import Callable
 
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.api.helpers import Person
-from tests.helpers import expense_body
+from app.db import Database
+from tests.api.helpers import Person, card_click, decisions_on, post_slack
+from tests.helpers import expense_body, wait_for
 
 
 def sample(client: TestClient, name: str, **labels: str) -> float:
@@ -49,3 +51,24 @@ def test_answers_are_counted_by_route_template(
     before = sample(client, "expense_bot_http_requests_total", **labels)
     client.get("/expenses/00000000-0000-0000-0000-000000000000", headers=alice.auth)
     assert sample(client, "expense_bot_http_requests_total", **labels) == before + 1
+
+
+def test_a_human_decision_is_counted_with_how_long_its_step_waited(
+    client: TestClient,
+    person: Callable[..., Person],
+    db: Database,
+    pending_expense: Callable[..., uuid.UUID],
+) -> None:
+    approver = person("approver")
+    expense_id = pending_expense()
+    human = {"path": "human", "outcome": "approved"}
+    before = sample(client, "expense_bot_decisions_total", **human)
+    waited = sample(client, "expense_bot_time_to_human_decision_seconds_count", role="approver")
+    assert post_slack(client, card_click(db, expense_id, approver.slack_id)).status_code == 200
+    wait_for(lambda: decisions_on(db, expense_id) == 1, what="the decision")
+    wait_for(
+        lambda: sample(client, "expense_bot_decisions_total", **human) == before + 1,
+        what="the decision to be counted",
+    )
+    count = sample(client, "expense_bot_time_to_human_decision_seconds_count", role="approver")
+    assert count == waited + 1

@@ -22,13 +22,10 @@ from app.domain.gate import route_expense
 from app.policy_loader import load_policy
 from app.services.evaluation import facts_of
 from app.settings import Settings
-from models import AuditEvent, Decision, Expense
-from slack.blocks import approval_card
-from slack.card_data import load_card_view
-from slack.ids import ActionId, BlockId
-from slack.sandbox.payloads import APP_ID, TEAM, block_actions, signed_request
+from models import AuditEvent, Expense
+from slack.sandbox.payloads import APP_ID, TEAM
 from tests.api.conftest import AppFactory
-from tests.api.helpers import SIGNING_SECRET, Person, signed_raw
+from tests.api.helpers import Person, card_click, decisions_on, post_slack, signed_raw
 from tests.conftest import JobRecorder
 from tests.helpers import expense_body, wait_for
 
@@ -93,36 +90,6 @@ def test_docs_and_sandbox_exist_in_development(make_client: AppFactory) -> None:
 
 
 # --- Slack: who a request comes from, and malformed requests ------------------------------
-
-
-def card_click(db: Database, expense_id: uuid.UUID, user: str, **payload: Any) -> dict[str, Any]:
-    with db.session() as session:
-        blocks = approval_card(load_card_view(session, expense_id, 0))
-    actions = next(b for b in blocks if b.get("block_id") == BlockId.ACTIONS.value)
-    button = next(e for e in actions["elements"] if e["action_id"] == ActionId.APPROVE.value)
-    body = block_actions(
-        user_id=user,
-        channel="C0APPROVALS",
-        message={"ts": "1700000000.000100", "blocks": blocks, "text": "card"},
-        action=button,
-        block_id=BlockId.ACTIONS.value,
-        trigger_id="1.2.3",
-    )
-    body.update(payload)
-    return body
-
-
-def post_slack(client: TestClient, payload: dict[str, Any], secret: str = SIGNING_SECRET) -> Any:
-    body, headers = signed_request(payload, secret)
-    return client.post("/slack/events", content=body, headers=headers)
-
-
-def decisions_on(db: Database, expense_id: uuid.UUID) -> int:
-    with db.session() as session:
-        count = session.scalar(
-            select(func.count()).select_from(Decision).where(Decision.expense_id == expense_id)
-        )
-        return int(count or 0)
 
 
 def refused_requests(db: Database, user: str) -> list[AuditEvent]:
