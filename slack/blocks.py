@@ -212,6 +212,10 @@ def outcome_notice(
 ) -> str:
     """The direct message that tells the submitter how their expense ended."""
     head = f"Your expense of {escape(amount)} {escape(currency)} at {escape_within(merchant, 200)}"
+    if status == Status.EXPIRED:
+        return f"{head} expired: nobody decided it in time. It was not rejected; submit it again."
+    if status == Status.CANCELLED:
+        return f"{head} was cancelled, as you asked."
     if not decisions:
         return f"{head} was {status.replace('_', ' ')} automatically under policy."
     last = decisions[-1]

@@ -4,7 +4,14 @@ import pytest
 
 from app.domain.errors import DomainError, InvalidTransition
 from app.domain.policy import parse_policy
-from app.domain.workflow import TRANSITIONS, Action, Status, approval_action, next_status
+from app.domain.workflow import (
+    FINAL_STATUSES,
+    TRANSITIONS,
+    Action,
+    Status,
+    approval_action,
+    next_status,
+)
 
 
 def test_every_transition_in_the_table_and_nothing_else() -> None:
@@ -19,7 +26,7 @@ def test_every_transition_in_the_table_and_nothing_else() -> None:
 
 def test_final_states_are_final() -> None:
     for action in Action:
-        for final in (Status.APPROVED, Status.REJECTED):
+        for final in FINAL_STATUSES:
             with pytest.raises(InvalidTransition):
                 next_status(final, action)
 

@@ -177,3 +177,17 @@ def test_answers_word_each_outcome_for_the_clicker() -> None:
     assert answer_text(role) == "This step needs the finance role, which you do not have."
     assert answer_text(DecisionOutcome(Result.DECIDED)) is None
     assert answer_text(None) == "This expense no longer exists."
+
+
+@pytest.mark.parametrize(
+    ("status", "phrase"),
+    [
+        (Status.EXPIRED, "expired: nobody decided it in time. It was not rejected"),
+        (Status.CANCELLED, "was cancelled, as you asked"),
+        (Status.APPROVED, "was approved automatically under policy"),
+    ],
+)
+def test_outcome_notices_name_every_ending(status: Status, phrase: str) -> None:
+    text = outcome_notice(status=status, amount="5.00", currency="USD", merchant="M", decisions=())
+    assert phrase in text
+    assert "rejected" not in text.replace("not rejected", "")
