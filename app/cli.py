@@ -150,6 +150,32 @@ def cmd_dev(settings: Settings, args: argparse.Namespace) -> int:
     return run_dev(settings, host=args.host, port=args.port)
 
 
+def _print_delivery_problems(settings: Settings) -> None:
+    """Messages Slack refused for good in the last week: a channel gone, a member deactivated."""
+    from datetime import timedelta
+
+    from app.services.deliveries import delivery_problems
+    from models.base import utcnow
+
+    db = _database(settings)
+    try:
+        with db.session() as session:
+            rows = delivery_problems(session, since=utcnow() - timedelta(days=7), limit=20)
+            lines = [
+                f"  {r.failed_at:%Y-%m-%d %H:%M} {r.kind} for expense {r.expense_id} "
+                f"to {r.channel}: {r.error}"
+                for r in rows
+            ]
+    except OperationalError:
+        print("slack delivery: unknown (the database is unreachable)")
+        return
+    finally:
+        db.dispose()
+    print(f"slack delivery: {len(lines)} message(s) Slack refused in the last 7 days")
+    for line in lines:
+        print(line)
+
+
 def cmd_doctor(settings: Settings, _args: argparse.Namespace) -> int:
     """The effective configuration, secrets never shown; in development, what production refuses."""
     import slack
@@ -162,6 +188,7 @@ def cmd_doctor(settings: Settings, _args: argparse.Namespace) -> int:
     print(f"llm:           {llm} ({settings.openai_model})")
     print(f"policy file:   {settings.policy_file}")
     print(f"slack package: {slack.__file__}")
+    _print_delivery_problems(settings)
     problems = settings.production_problems()
     if problems:
         print("production would refuse to start:")

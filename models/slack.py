@@ -30,6 +30,10 @@ class SlackMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # When a card was last redrawn from the expense's state (after a decision).
     refreshed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Slack refused it for good (channel_not_found, user_disabled...): not retried, shown to
+    # operators (`expense-bot doctor`, GET /admin/delivery-problems).
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    error: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

@@ -113,7 +113,15 @@ def card_text(view: CardView) -> str:
     )
 
 
-def approval_card(view: CardView) -> list[Block]:
+def undeliverable_notice(error: str) -> str:
+    """Said on a card posted to the approvals channel because its direct message failed."""
+    return (
+        f":warning: Posted here because Slack refused the direct message ({escape(error)}). "
+        "Whoever the step waits on can decide it here."
+    )
+
+
+def approval_card(view: CardView, notice: str | None = None) -> list[Block]:
     ref = CardRef(e=view.expense_id, s=view.step).encode()
     step_label = (
         f"Step {view.step + 1} of {len(view.steps)}: {escape_within(view.steps[view.step], 200)}"
@@ -137,6 +145,8 @@ def approval_card(view: CardView) -> list[Block]:
         _section("*Description:*\n" + escape_within(view.description, SECTION_LIMIT - 20)),
         _section(_advice_text(view.llm_advice)),
     ]
+    if notice:
+        blocks.insert(1, _context(notice))
     if view.route_reasons:
         reasons = "\n".join(f"• {escape_within(r, 300)}" for r in view.route_reasons[:8])
         blocks.append(_section(escape_within("*Why a human decides:*\n", 40) + reasons))

@@ -29,6 +29,47 @@ class DeliveryBusy(Exception):
     """Another worker holds the lease on this message; try again later."""
 
 
+# Slack's answers that no retry can change.
+PERMANENT_ERRORS = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "account_inactive",
+        "user_disabled",
+        "user_not_found",
+        "cannot_dm_bot",
+        "invalid_blocks",
+        "msg_too_long",
+        "no_text",
+        "invalid_arguments",
+    }
+)
+
+
+class PermanentFailure(Exception):
+    """Slack refused this message for good; it is recorded and not retried."""
+
+    def __init__(self, dedupe_key: str, error: str) -> None:
+        super().__init__(f"{dedupe_key}: {error}")
+        self.dedupe_key = dedupe_key
+        self.error = error
+
+
+def permanent_error(exc: SlackApiError) -> str | None:
+    error = exc.response.get("error")
+    return error if isinstance(error, str) and error in PERMANENT_ERRORS else None
+
+
+def record_failure(db: Database, post: "Post", error: str) -> PermanentFailure:
+    """Mark the message failed (creating its outbox row if need be) for operators to see."""
+    with db.session() as session:
+        row = _outbox_row(session, post)
+        row.failed_at = utcnow()
+        row.error = error[:64]
+    return PermanentFailure(post.dedupe_key, error)
+
+
 @dataclass(frozen=True, slots=True)
 class Post:
     dedupe_key: str
@@ -86,6 +127,8 @@ def _claim(db: Database, post: Post) -> tuple[SlackMessage | None, datetime | No
         row = _outbox_row(session, post)
         if row.sent_at is not None:
             return row, None
+        if row.failed_at is not None:  # refused for good before: don't ask Slack again
+            raise PermanentFailure(post.dedupe_key, row.error or "failed")
         previous = row.attempted_at
         now = utcnow()
         claimed = session.execute(
@@ -173,10 +216,13 @@ def deliver(db: Database, client: WebClient, post: Post) -> str:
         kwargs["thread_ts"] = post.thread_ts
     try:
         response = client.chat_postMessage(**kwargs)
-    except SlackApiError:
+    except SlackApiError as exc:
         # Slack answered and refused (429, 5xx, ok=false): nothing was posted, so a retry
         # need not wait out the lease. A timeout is ambiguous and keeps the lease.
         _release(db, post.dedupe_key, previous_attempt)
+        error = permanent_error(exc)
+        if error is not None:
+            raise record_failure(db, post, error) from exc
         raise
     ts = str(response["ts"])
     _mark_sent(db, post.dedupe_key, str(response.get("channel") or post.channel), ts)
@@ -197,3 +243,19 @@ def mark_refreshed(db: Database, dedupe_key: str) -> None:
             .where(SlackMessage.dedupe_key == dedupe_key)
             .values(refreshed_at=utcnow())
         )
+
+
+def card_messages(
+    db: Database, expense_id: uuid.UUID, step: int
+) -> tuple[list[SlackMessage], bool]:
+    """The step's posted cards (the card, or its fallback), and whether one failed for good."""
+    with db.session() as session:
+        rows = session.scalars(
+            select(SlackMessage).where(
+                SlackMessage.expense_id == expense_id,
+                SlackMessage.kind == "card",
+                SlackMessage.step == step,
+            )
+        ).all()
+    sent = [r for r in rows if r.sent_at is not None and r.ts is not None]
+    return sent, any(r.failed_at is not None for r in rows)

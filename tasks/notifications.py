@@ -1,8 +1,10 @@
 """Slack side effects: post and update approval cards, thread comments, tell the submitter."""
 
 import uuid
+from dataclasses import replace
 
 from celery import Task
+from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -13,9 +15,24 @@ from app.domain.workflow import FINAL_STATUSES, Status
 from app.policy_loader import load_policy
 from app.services.routing import plan_of, step_at
 from models import Comment, Employee, Expense, SlackMessage
-from slack.blocks import approval_card, card_text, comment_text, outcome_notice, step_notice
+from slack.blocks import (
+    approval_card,
+    card_text,
+    comment_text,
+    outcome_notice,
+    step_notice,
+    undeliverable_notice,
+)
 from slack.card_data import decision_views, load_card_view
-from slack.delivery import Post, deliver, mark_refreshed, sent_message
+from slack.delivery import (
+    PermanentFailure,
+    Post,
+    card_messages,
+    deliver,
+    mark_refreshed,
+    permanent_error,
+    record_failure,
+)
 from tasks.celery_app import celery_app
 from tasks.retry import NotReadyYet, retry_or_raise
 from tasks.runtime import runtime
@@ -36,37 +53,65 @@ def _dm_channel(slack_user_id: str) -> str:
     return str(opened["channel"]["id"])
 
 
-def card_channel(session: Session, expense_id: uuid.UUID, step: int) -> str:
-    """A named approver gets the card by direct message; otherwise the step's channel."""
+def card_recipient(session: Session, expense_id: uuid.UUID, step: int) -> tuple[str, str]:
+    """("user", Slack id) when a named approver gets the card by DM, else ("channel", id)."""
     settings = runtime().settings
     waiting = step_at(session, expense_id, step)
     if waiting is not None and waiting.assignee_id is not None:
         assignee = session.get(Employee, waiting.assignee_id)
         if assignee is not None and assignee.slack_user_id:
-            return _dm_channel(assignee.slack_user_id)
+            return "user", assignee.slack_user_id
     if waiting is not None and waiting.kind == StepKind.FINANCE.value:
-        return settings.slack_finance_channel or settings.slack_approvals_channel
-    return settings.slack_approvals_channel
+        return "channel", settings.slack_finance_channel or settings.slack_approvals_channel
+    return "channel", settings.slack_approvals_channel
+
+
+def _post_card(card: Post, recipient: tuple[str, str]) -> str:
+    """Post to the recipient; opening a DM with someone Slack refuses for good is recorded."""
+    rt = runtime()
+    kind, target = recipient
+    if kind == "user":
+        try:
+            card = replace(card, channel=_dm_channel(target))
+        except SlackApiError as exc:
+            error = permanent_error(exc)
+            if error is None:
+                raise
+            raise record_failure(rt.db, replace(card, channel=target), error) from exc
+    return deliver(rt.db, rt.slack, card)
 
 
 @celery_app.task(name=job_names.POST_APPROVAL_CARD, **SLACK_TASK)  # type: ignore[untyped-decorator]
 def post_approval_card(self: Task, expense_id: str, step: int) -> str:
     rt = runtime()
     eid = uuid.UUID(expense_id)
+    approvals = rt.settings.slack_approvals_channel
     try:
         with rt.db.session() as session:
             view = load_card_view(session, eid, step, _receipt_hosts())
-            channel = card_channel(session, eid, step)
-        post = Post(
+            recipient = card_recipient(session, eid, step)
+        card = Post(
             dedupe_key=card_key(eid, step),
             expense_id=eid,
             kind="card",
             step=step,
-            channel=channel,
+            channel=recipient[1],
             text=card_text(view),
             blocks=approval_card(view),
         )
-        return deliver(rt.db, rt.slack, post)
+        try:
+            return _post_card(card, recipient)
+        except PermanentFailure as failure:
+            if recipient == ("channel", approvals):
+                raise
+            # Slack will never take it there; the approvals channel sees it instead.
+            fallback = replace(
+                card,
+                dedupe_key=f"{card.dedupe_key}:fallback",
+                channel=approvals,
+                blocks=approval_card(view, notice=undeliverable_notice(failure.error)),
+            )
+            return deliver(rt.db, rt.slack, fallback)
     except Exception as exc:
         retry_or_raise(self, exc)
 
@@ -76,17 +121,23 @@ def update_approval_card(self: Task, expense_id: str, step: int) -> str:
     rt = runtime()
     eid = uuid.UUID(expense_id)
     try:
-        message = sent_message(rt.db, card_key(eid, step))
-        if message is None or message.channel is None or message.ts is None:
+        cards, undeliverable = card_messages(rt.db, eid, step)
+        if not cards:
+            if undeliverable:
+                return "undeliverable"
             raise NotReadyYet(f"card {card_key(eid, step)} is not posted yet")
         with rt.db.session() as session:
             view = load_card_view(session, eid, step, _receipt_hosts())
         # Rendering from current state makes this idempotent: a repeat shows the same card.
-        rt.slack.chat_update(
-            channel=message.channel, ts=message.ts, text=card_text(view), blocks=approval_card(view)
-        )
-        mark_refreshed(rt.db, card_key(eid, step))
-        return message.ts
+        for message in cards:
+            rt.slack.chat_update(
+                channel=str(message.channel),
+                ts=str(message.ts),
+                text=card_text(view),
+                blocks=approval_card(view),
+            )
+            mark_refreshed(rt.db, message.dedupe_key)
+        return cards[0].ts or ""
     except Exception as exc:
         retry_or_raise(self, exc)
 

@@ -24,6 +24,15 @@ def _sent(kind: str) -> Exists:
     )
 
 
+def _failed(kind: str) -> Exists:
+    """Slack refused it for good: re-queuing cannot help; operators see it instead."""
+    return exists().where(
+        SlackMessage.expense_id == Expense.id,
+        SlackMessage.kind == kind,
+        SlackMessage.failed_at.is_not(None),
+    )
+
+
 def _card_booked_since(when: datetime) -> Exists:
     """The current step's card holds a pacing slot no older than `when`: it is waiting its turn."""
     return exists().where(
@@ -50,6 +59,11 @@ def lost_jobs(session: Session, *, stuck_before: datetime) -> list[Job]:
             Expense.status == Status.PENDING_APPROVAL.value,
             quiet,
             ~_sent("card").where(SlackMessage.step == Expense.current_step),
+            # A card whose DM and fallback both failed: left to the operators.
+            ~_failed("card").where(
+                SlackMessage.step == Expense.current_step,
+                SlackMessage.dedupe_key.like("%:fallback"),
+            ),
             ~_card_booked_since(stuck_before),
         )
         .limit(BATCH)
@@ -63,6 +77,7 @@ def lost_jobs(session: Session, *, stuck_before: datetime) -> list[Job]:
             Expense.updated_at > stuck_before - NOTICE_WINDOW,
             Employee.slack_user_id.is_not(None),
             ~_sent("dm"),
+            ~_failed("dm"),
         )
         .limit(BATCH)
     ).all()

@@ -88,6 +88,16 @@ def create_sandbox_app(*, bot_token: str, signing_secret: str, events_url: str) 
     def clear_failures() -> dict[str, bool]:
         with state.lock:
             state.failures.clear()
+            state.broken.clear()
+        return {"ok": True}
+
+    @sandbox.post("/_control/break")
+    def break_channel(
+        channel: Annotated[str, Body()], error: Annotated[str, Body()] = "channel_not_found"
+    ) -> dict[str, bool]:
+        """Make a channel (or a member, for conversations.open) answer with a permanent error."""
+        with state.lock:
+            state.broken[channel] = error
         return {"ok": True}
 
     @sandbox.post("/_control/users")

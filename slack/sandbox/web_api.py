@@ -36,6 +36,9 @@ class SandboxState:
     failures: dict[str, list[Failure]] = field(default_factory=dict)
     # The workspace's members by email, for users.lookupByEmail.
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Channels (or members' DMs) that answer with a permanent error, as Slack would:
+    # channel_not_found, not_in_channel, is_archived, user_disabled...
+    broken: dict[str, str] = field(default_factory=dict)
     _clock: "itertools.count[int]" = field(default_factory=itertools.count)
 
     def next_ts(self) -> str:
@@ -151,10 +154,16 @@ class WebApi:
             "bot_id": "B0SANDBOX",
         }
 
+    def _usable(self, channel: str) -> str:
+        error = self.state.broken.get(channel)
+        if error is not None:
+            raise ApiError(error)
+        return channel
+
     def chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
         _require(args, "channel")
         _check_blocks(args)
-        channel = _channel(str(args["channel"]))
+        channel = self._usable(_channel(str(args["channel"])))
         with self.state.lock:
             if args.get("thread_ts") and not any(
                 m["ts"] == args["thread_ts"] and m["channel"] == channel
@@ -178,6 +187,7 @@ class WebApi:
     def chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
         _require(args, "channel", "ts")
         _check_blocks(args)
+        self._usable(str(args["channel"]))
         with self.state.lock:
             for message in self.state.messages:
                 if message["channel"] == args["channel"] and message["ts"] == args["ts"]:
@@ -209,6 +219,8 @@ class WebApi:
         users = str(args["users"]).split(",")
         if len(users) != 1:
             raise ApiError("not_implemented")
+        if users[0] in self.state.broken:  # a deactivated member: Slack's "user_disabled"
+            raise ApiError(self.state.broken[users[0]])
         return {"channel": {"id": _channel(users[0])}}
 
     def _listing(self, messages: list[dict[str, Any]], args: dict[str, Any]) -> dict[str, Any]:

@@ -123,6 +123,11 @@ class Stack:
     def clear_failures(self) -> None:
         self.http.post(f"{self.sandbox}/_control/clear").raise_for_status()
 
+    def break_channel(self, channel: str, error: str) -> None:
+        """From now on Slack refuses this channel (or member) for good, with `error`."""
+        body = {"channel": channel, "error": error}
+        self.http.post(f"{self.sandbox}/_control/break", json=body).raise_for_status()
+
     def trigger(self, user: str) -> str:
         response = self.http.post(f"{self.sandbox}/_control/trigger", json={"user": user})
         return str(response.json()["trigger_id"])

@@ -121,6 +121,30 @@ def test_with_no_manager_any_approver_decides_in_the_channel(stack: Stack) -> No
     assert stack.wait_status(expense_id, "approved")["decisions"][0]["slack_user_id"] == "U0CAROL"
 
 
+def test_a_manager_slack_refuses_for_good_gets_the_card_in_the_channel(stack: Stack) -> None:
+    stack.break_channel("U0BOB", "user_disabled")
+    try:
+        expense_id = stack.submit_ok("alice", expense_body(amount="1250.00", merchant="Gone Co"))
+        card = wait_for(
+            lambda: next(iter(stack.messages(f"card:{expense_id}:0:fallback")), None),
+            what="the card in the approvals channel",
+        )
+        assert card["channel"].startswith("C")
+        assert "Slack refused the direct message (user_disabled)" in json.dumps(card["blocks"])
+        assert stack.messages(f"card:{expense_id}:0") == [card]  # no DM was ever posted
+        stack.click("U0BOB", card, ActionId.APPROVE)  # still Bob's step: he decides it here
+        assert stack.wait_status(expense_id, "approved")["decisions"][0]["slack_user_id"] == "U0BOB"
+    finally:
+        stack.clear_failures()
+    # Operators see it: Erin is the admin.
+    problems = stack.http.get(
+        f"{stack.api}/admin/delivery-problems",
+        headers={"Authorization": f"Bearer {stack.tokens['erin']}"},
+    ).json()
+    mine = next(p for p in problems if p["expense_id"] == expense_id)
+    assert (mine["kind"], mine["error"], mine["channel"]) == ("card", "user_disabled", "U0BOB")
+
+
 def test_rejection_needs_a_reason_and_reaches_the_submitter(stack: Stack) -> None:
     expense_id = stack.submit_ok("alice", expense_body(amount="2500.00"))
     card = stack.card(expense_id)
