@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from app.api.access import forbidden
 from app.api.rate_limit import TokenLimiter
 from app.db import Database
 from app.domain.roles import Role
@@ -55,9 +56,9 @@ def current_employee(
 CurrentEmployee = Annotated[Employee, Depends(current_employee)]
 
 
-def current_auditor(employee: CurrentEmployee) -> Employee:
+def current_auditor(request: Request, db: DbDep, employee: CurrentEmployee) -> Employee:
     if Role.AUDITOR.value not in employee.roles:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "the auditor role is required")
+        raise forbidden(db, request, employee, "the auditor role is required to read the audit log")
     return employee
 
 

@@ -59,7 +59,7 @@ def install(app: FastAPI) -> None:
         code = next((c for t, c in STATUS_BY_ERROR.items() if isinstance(exc, t)), 400)
         errors = None
         if isinstance(exc, InvalidInput):
-            errors = [FieldError(field=f"body.{exc.field}", message=str(exc))]
+            errors = [FieldError(field=f"{exc.location}.{exc.field}", message=str(exc))]
         return problem_response(code, str(exc), errors=errors)
 
     @app.exception_handler(OperationalError)

@@ -20,6 +20,7 @@ from pydantic import ValidationError as PydanticValidationError
 from app.domain.errors import InvalidInput, InvalidMoney
 from app.domain.money import normalize_currency, parse_amount
 from app.domain.text import clean_text
+from app.domain.timeline import TimelineEntry
 from app.services.expenses import NewExpense
 
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -233,3 +234,17 @@ class ExpenseOut(BaseModel):
 class AuditPage(BaseModel):
     events: list[AuditEventOut]
     next_cursor: str | None
+
+
+class TimelineOut(BaseModel):
+    expense_id: uuid.UUID
+    status: str
+    submitter: str = Field(description="The submitter's name")
+    amount: str
+    currency: str
+    category: str
+    merchant: str
+    entries: list[TimelineEntry] = Field(
+        description="Oldest first. Blank for submitters: actor_id, actor_email, details, and the "
+        "model's reasons unless the policy shows them; refusals are left out"
+    )

@@ -47,6 +47,8 @@ class AuditAction(StrEnum):
     SLACK_REQUEST_REFUSED = "slack_request_refused"
     EMPLOYEE_ADDED = "employee_added"
     TOKEN_CREATED = "token_created"
+    # Someone was refused a read: the wrong role, or an expense that is not theirs.
+    ACCESS_REFUSED = "access_refused"
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,12 +19,13 @@ from app.domain.audit import (
     LlmOpinion,
     valuation,
 )
+from app.domain.audit_chain import Json
 from app.domain.gate import GateDecision, Route
 from app.domain.policy import Policy
 from app.domain.receipts import counts_as_receipt
 from app.domain.rules import ExpenseFacts
 from app.domain.workflow import Action, Status
-from app.services import audit
+from app.services import audit, policy_versions
 from app.services.transitions import apply_transition
 from models import Expense
 
@@ -58,13 +59,17 @@ def record_gate_decision(
     if expense is None or expense.status != Status.SUBMITTED.value:
         return False
     auto = decision.route is Route.AUTO_APPROVE
+    details: dict[str, Json] = {"steps": [role.value for role in decision.steps]}
+    if policy.source_sha256 is not None:
+        # Names the exact text the rules came from; policy_versions keeps that text.
+        details["policy_sha256"] = policy.source_sha256
     # Read before the transition, which expires the loaded expense.
     context = EventContext(
         valuation=valuation(expense.amount, expense.currency, policy),
         policy_version=policy.version,
         rule_trace=decision.rule_trace,
         llm=LlmOpinion.of(advice),
-        details={"steps": [role.value for role in decision.steps]},
+        details=details,
     )
     won = apply_transition(
         session,
@@ -78,6 +83,7 @@ def record_gate_decision(
     )
     if not won:
         return False
+    policy_versions.remember(session, policy)
     if isinstance(advice, LlmAdvice):
         audit.record(
             session,

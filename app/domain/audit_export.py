@@ -1,0 +1,88 @@
+"""The exported log: CSV for spreadsheets and JSON Lines for programs, one row per event.
+
+Both carry every event's values exactly as they were hashed (see audit_chain), in the columns
+`EXPORT_COLUMNS`. The JSON Lines file is byte-exact, so anyone can recompute each hash from it. The
+CSV differs in one way: a text cell that a spreadsheet would run as a formula gets a leading `'`.
+"""
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from app.domain.audit_chain import CONTENT_FIELDS, StoredEvent
+
+EXPORT_COLUMNS: tuple[str, ...] = (
+    "id",
+    "seq",
+    *CONTENT_FIELDS,
+    "format_version",
+    "prev_hash",
+    "hash",
+)
+# What makes Excel, LibreOffice or Google Sheets treat a cell as a formula (or hide its start).
+FORMULA_STARTS = frozenset("=+-@\t\r")
+# Excel reads a CSV as UTF-8 only when it starts with a byte-order mark.
+BOM = "\ufeff"
+CHUNK_CHARS = 64 * 1024
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A text value that would start a formula, prefixed with `'` so it stays text."""
+    if value.__class__ is str and value[:1] in FORMULA_STARTS:
+        return "'" + value
+    return value
+
+
+def export_values(event: StoredEvent) -> list[Any]:
+    """The event's values in `EXPORT_COLUMNS` order."""
+    return [
+        event.id,
+        event.seq,
+        *event.values,
+        event.format_version,
+        event.prev_hash,
+        event.hash,
+    ]
+
+
+def csv_chunks(rows: Iterable[Sequence[Any]], header: Sequence[str]) -> Iterator[str]:
+    """RFC 4180 CSV (quoted where needed, CRLF line ends) in pieces of about CHUNK_CHARS.
+
+    Starts with a byte-order mark and the header; every text cell is made spreadsheet-safe.
+    """
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    buffer.write(BOM)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([spreadsheet_safe(value) for value in row])
+        if buffer.tell() >= CHUNK_CHARS:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def events_csv(events: Iterable[StoredEvent]) -> Iterator[str]:
+    return csv_chunks((export_values(event) for event in events), EXPORT_COLUMNS)
+
+
+def events_jsonl(events: Iterable[StoredEvent]) -> Iterator[str]:
+    """One JSON object per line; `rule_trace`, `llm_reasons` and `details` stay the JSON text
+    that was hashed (parse them again for their structure)."""
+    lines: list[str] = []
+    size = 0
+    for event in events:
+        line = _JSON.encode(dict(zip(EXPORT_COLUMNS, export_values(event), strict=True)))
+        lines.append(line)
+        size += len(line) + 1
+        if size >= CHUNK_CHARS:
+            lines.append("")
+            yield "\n".join(lines)
+            lines, size = [], 0
+    if lines:
+        lines.append("")
+        yield "\n".join(lines)
