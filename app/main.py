@@ -6,7 +6,7 @@ from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from app.api import audit, errors, expenses, health
+from app.api import audit, audit_reports, errors, expenses, health
 from app.api.body_limit import BodyLimit
 from app.api.http_metrics import HttpMetrics
 from app.api.problems import add_problem_schemas
@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None, job_sender: JobSender | None = 
     api.include_router(health.router)
     api.include_router(expenses.router)
     api.include_router(audit.router)
+    api.include_router(audit_reports.router)
     bolt = build_bolt_app(settings, db, make_web_client(settings))
     api.include_router(slack_router(bolt, settings.slack_signing_secret.get_secret_value()))
     if settings.uses_sandbox:

