@@ -177,13 +177,19 @@ def parse_filter(values: dict[str, str]) -> AuditFilter:
     )
 
 
-def month_filter(month: str) -> AuditFilter:
-    """`YYYY-MM` -> the filter for that calendar month (UTC)."""
+def month_bounds(month: str) -> tuple[datetime, datetime]:
+    """`YYYY-MM` -> its first moment and the next month's first moment (UTC)."""
     if not re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", month):
         raise InvalidFilter("month", "month must be written YYYY-MM")
     first = date.fromisoformat(f"{month}-01")
     following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
-    return AuditFilter(
-        since=datetime.combine(first, time(), tzinfo=UTC),
-        until=datetime.combine(following, time(), tzinfo=UTC),
+    return (
+        datetime.combine(first, time(), tzinfo=UTC),
+        datetime.combine(following, time(), tzinfo=UTC),
     )
+
+
+def month_filter(month: str) -> AuditFilter:
+    """The filter for one calendar month (UTC)."""
+    start, end = month_bounds(month)
+    return AuditFilter(since=start, until=end)

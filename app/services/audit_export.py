@@ -7,7 +7,7 @@ time, and leave as chunks of text.
 from collections.abc import Iterator
 from enum import StrEnum
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from app.domain.audit_export import events_csv, events_jsonl
 from app.domain.audit_filter import AuditFilter
@@ -26,7 +26,14 @@ def export_chunks(
     """The export as UTF-8 chunks. Reads outside any request transaction: a snapshot sees one
     moment of the log however long the download takes, and changes nothing."""
     with snapshot(engine) as conn:
-        events = stream_events(conn, where=conditions(flt, policy_currency))
-        chunks = events_csv(events) if fmt is ExportFormat.CSV else events_jsonl(events)
-        for chunk in chunks:
-            yield chunk.encode("utf-8")
+        yield from export_from(conn, flt, policy_currency, fmt)
+
+
+def export_from(
+    conn: Connection, flt: AuditFilter, policy_currency: str, fmt: ExportFormat
+) -> Iterator[bytes]:
+    """The export, read on a connection (and snapshot) the caller holds."""
+    events = stream_events(conn, where=conditions(flt, policy_currency))
+    chunks = events_csv(events) if fmt is ExportFormat.CSV else events_jsonl(events)
+    for chunk in chunks:
+        yield chunk.encode("utf-8")

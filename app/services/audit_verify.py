@@ -156,12 +156,19 @@ def verify(
 ) -> Verdict:
     """Walk the whole log (or from event `since_id`), checking every link, anchor and the head."""
     with snapshot(engine) as conn:
-        head = recorded_head(conn)
-        if head is None:
-            raise RuntimeError("the audit chain head is missing; run `expense-bot migrate`")
-        return walk(
-            stream_events(conn, since_id=since_id),
-            start=None if since_id is not None else START,
-            anchors=anchors,
-            head=head,
-        )
+        return verify_snapshot(conn, since_id=since_id, anchors=anchors)
+
+
+def verify_snapshot(
+    conn: Connection, *, since_id: int | None = None, anchors: Mapping[int, str] | None = None
+) -> Verdict:
+    """`verify` inside a snapshot the caller holds, to read other things at the same moment."""
+    head = recorded_head(conn)
+    if head is None:
+        raise RuntimeError("the audit chain head is missing; run `expense-bot migrate`")
+    return walk(
+        stream_events(conn, since_id=since_id),
+        start=None if since_id is not None else START,
+        anchors=anchors,
+        head=head,
+    )

@@ -83,7 +83,6 @@ def record_gate_decision(
     )
     if not won:
         return False
-    policy_versions.remember(session, policy)
     if isinstance(advice, LlmAdvice):
         audit.record(
             session,
@@ -94,7 +93,7 @@ def record_gate_decision(
             reason="; ".join(advice.reasons) or None,
             context=context,
         )
-    audit.record(
+    gate_event = audit.record(
         session,
         expense_id=expense_id,
         actor=POLICY_GATE,
@@ -105,6 +104,7 @@ def record_gate_decision(
         reason="in policy, LLM confident" if auto else "; ".join(decision.reasons),
         context=context,
     )
+    policy_versions.remember(session, policy, gate_event.created_at)
     if auto:
         enqueue_after_commit(session, job_names.NOTIFY_SUBMITTER, str(expense_id))
     else:

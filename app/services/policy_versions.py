@@ -11,8 +11,9 @@ from app.domain.policy import Policy
 from models import AuditEvent, PolicyVersion
 
 
-def remember(session: Session, policy: Policy) -> None:
-    """Store the policy's text the first time a decision uses it (a no-op afterwards)."""
+def remember(session: Session, policy: Policy, at: datetime) -> None:
+    """Store the policy's text the first time a decision uses it, `at` that decision's time
+    (a no-op afterwards)."""
     if policy.source_text is None or policy.source_sha256 is None:
         return
     if session.get(PolicyVersion, policy.source_sha256) is not None:
@@ -21,7 +22,12 @@ def remember(session: Session, policy: Policy) -> None:
     # Two workers may meet the same new file at once; the second insert changes nothing.
     session.execute(
         dialect.insert(PolicyVersion)
-        .values(sha256=policy.source_sha256, version=policy.version, text=policy.source_text)
+        .values(
+            sha256=policy.source_sha256,
+            version=policy.version,
+            text=policy.source_text,
+            first_used_at=at,
+        )
         .on_conflict_do_nothing(index_elements=["sha256"])
     )
 
