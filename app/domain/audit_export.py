@@ -6,7 +6,6 @@ CSV differs in one way: a text cell that a spreadsheet would run as a formula ge
 """
 
 import csv
-import io
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -26,6 +25,8 @@ FORMULA_STARTS = frozenset("=+-@\t\r")
 # Excel reads a CSV as UTF-8 only when it starts with a byte-order mark.
 BOM = "\ufeff"
 CHUNK_CHARS = 64 * 1024
+# LF, as PostgreSQL's COPY writes it (see app/services/audit_copy.py); every spreadsheet reads it.
+LINE_END = "\n"
 _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
@@ -47,22 +48,43 @@ def export_values(event: StoredEvent) -> list[Any]:
     return row
 
 
+class _Rows:
+    """What the csv writer writes into: whole rows, their CRLF turned into LF.
+
+    The writer is told CRLF so that it quotes a cell holding a lone CR too, as COPY does.
+    """
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.size = 0
+
+    def write(self, row: str) -> int:
+        line = row[:-2] + LINE_END
+        self.parts.append(line)
+        self.size += len(line)
+        return len(row)
+
+    def take(self) -> str:
+        text = "".join(self.parts)
+        self.parts, self.size = [], 0
+        return text
+
+
 def csv_chunks(rows: Iterable[Sequence[Any]], header: Sequence[str]) -> Iterator[str]:
-    """RFC 4180 CSV (quoted where needed, CRLF line ends) in pieces of about CHUNK_CHARS.
+    """CSV with RFC 4180 quoting (LF line ends) in pieces of about CHUNK_CHARS.
 
     Starts with a byte-order mark and the header; every text cell is made spreadsheet-safe.
     """
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    buffer.write(BOM)
+    out = _Rows()
+    writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(header)
+    yield BOM + out.take()
     for row in rows:
         writer.writerow([spreadsheet_safe(value) for value in row])
-        if buffer.tell() >= CHUNK_CHARS:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
+        if out.size >= CHUNK_CHARS:
+            yield out.take()
+    if out.parts:
+        yield out.take()
 
 
 def events_csv(events: Iterable[StoredEvent]) -> Iterator[str]:

@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from app.domain.audit_chain import Verdict
-from app.domain.audit_export import csv_chunks
+from app.domain.audit_export import LINE_END, csv_chunks
 from app.domain.audit_filter import AuditFilter, month_bounds
 from app.domain.audit_reports import ReportName
 from app.services import audit_reports, policy_versions
@@ -92,7 +92,7 @@ def _verification_text(verdict: Verdict, checked_at: datetime) -> str:
 
 def _csv_text(columns: Iterable[str], rows: Iterable[Iterable[object]]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csv.writer(out, lineterminator=LINE_END)
     writer.writerow(columns)
     writer.writerows(rows)
     return out.getvalue()

@@ -43,7 +43,7 @@ _SPLIT = len(_CHAIN_COLUMNS)
 _PG_UTC_TEXT = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
 
 
-def _as_hashed(name: str, dialect: str) -> ColumnElement[Any]:
+def as_hashed(name: str, dialect: str) -> ColumnElement[Any]:
     """A column read as the text that was hashed, where the database can produce it.
 
     The server formats the time (on its own core) and JSON is read as stored, so the walk only
@@ -95,7 +95,7 @@ def stream_events(
 ) -> Iterator[StoredEvent]:
     """Events in id order, as hashed, `where` all hold; a few batches in memory at a time."""
     dialect = conn.dialect.name
-    stmt = select(*_CHAIN_COLUMNS, *(_as_hashed(name, dialect) for name in CONTENT_FIELDS))
+    stmt = select(*_CHAIN_COLUMNS, *(as_hashed(name, dialect) for name in CONTENT_FIELDS))
     stmt = stmt.where(*where).order_by(AuditEvent.id)
     if since_id is not None:
         stmt = stmt.where(AuditEvent.id >= since_id)

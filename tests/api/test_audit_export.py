@@ -11,7 +11,11 @@ from fastapi.testclient import TestClient
 
 from app.db import Database
 from app.domain.advice import LlmAdvice, Recommendation
-from app.domain.audit_export import EXPORT_COLUMNS
+from app.domain.audit_export import BOM, EXPORT_COLUMNS, events_csv
+from app.domain.audit_filter import parse_filter
+from app.services.audit_export import ExportFormat, export_from
+from app.services.audit_query import conditions
+from app.services.audit_verify import snapshot, stream_events
 from app.services.decisions import Verdict
 from tests.audit_story import click, expense, staff
 
@@ -86,7 +90,7 @@ def test_an_export_of_nothing_is_a_header_or_an_empty_file(
     nobody = {"expense_id": str(uuid.uuid4())}
     csv_text = client.get("/audit/export.csv", params=nobody, headers=dana.auth)
     assert csv_text.status_code == 200
-    assert csv_text.content.decode("utf-8-sig") == ",".join(EXPORT_COLUMNS) + "\r\n"
+    assert csv_text.content.decode("utf-8-sig") == ",".join(EXPORT_COLUMNS) + "\n"
     jsonl = client.get("/audit/export.jsonl", params=nobody, headers=dana.auth)
     assert (jsonl.status_code, jsonl.content) == (200, b"")
 
@@ -108,3 +112,22 @@ def test_exports_take_the_same_filters_and_refuse_the_same_bad_values(
     bad = client.get("/audit/export.csv", params={"outcome": "maybe"}, headers=dana.auth)
     assert bad.status_code == 422
     assert bad.json()["errors"][0]["field"] == "query.outcome"
+
+
+def test_postgresqls_csv_has_the_same_cells_as_pythons(db: Database) -> None:
+    """The CSV is written by COPY on PostgreSQL and by the csv module elsewhere: same cells."""
+    alice, bob = staff(db), staff(db, "approver")
+    advice = LlmAdvice(Recommendation.APPROVE, 0.97, ("ok",), "m")
+    expense_id = expense(db, alice, advice=advice, amount="1500.00", merchant="-Minus")
+    for reason in (FORMULA, "@at", "+plus", "\ttab", "\rcr", 'q"uote, comma\nline', ""):
+        click(db, expense_id, bob, Verdict.REJECT, reason=reason)  # later ones: already decided
+    flt = parse_filter({"expense_id": str(expense_id)})
+    with snapshot(db.engine) as conn:
+        from_copy = b"".join(export_from(conn, flt, "USD", ExportFormat.CSV)).decode()
+        from_python = "".join(events_csv(stream_events(conn, where=conditions(flt, "USD"))))
+    assert from_copy.startswith(BOM)
+    copied = list(csv.reader(io.StringIO(from_copy[1:], newline="")))
+    written = list(csv.reader(io.StringIO(from_python[1:], newline="")))
+    assert copied == written
+    assert len(copied) == 1 + 4  # submitted, llm_reviewed, routed_to_human, rejected
+    assert copied[-1][EXPORT_COLUMNS.index("reason")] == "'" + FORMULA
