@@ -74,9 +74,15 @@ def create_token(session: Session, employee: Employee) -> str:
 
 
 def authenticate(session: Session, token: str) -> Employee | None:
+    return authenticate_hash(session, hash_token(token))
+
+
+def authenticate_hash(session: Session, token_hash: str) -> Employee | None:
+    """The employee a live token (known by its hash, as the auditor page's cookie keeps it)
+    belongs to; read on every request, so a revoked token fails from the next one."""
     stmt = (
         select(Employee)
         .join(ApiToken, ApiToken.employee_id == Employee.id)
-        .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
+        .where(ApiToken.token_hash == token_hash, ApiToken.revoked_at.is_(None))
     )
     return session.scalar(stmt)
