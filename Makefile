@@ -53,6 +53,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.evaluation
 	$(BIN)/python -m bench.audit_chain
 	$(BIN)/python -m bench.audit_verify
+	$(BIN)/python -m bench.audit_export
 
 clean:
 	rm -rf $(VENV) var *.egg-info .mypy_cache .ruff_cache .pytest_cache

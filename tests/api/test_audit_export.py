@@ -5,8 +5,10 @@ import hashlib
 import io
 import json
 import uuid
+from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from app.db import Database
@@ -131,3 +133,22 @@ def test_postgresqls_csv_has_the_same_cells_as_pythons(db: Database) -> None:
     assert copied == written
     assert len(copied) == 1 + 4  # submitted, llm_reviewed, routed_to_human, rejected
     assert copied[-1][EXPORT_COLUMNS.index("reason")] == "'" + FORMULA
+
+
+def test_the_readmes_recipe_recomputes_every_hash_of_an_export(
+    client: TestClient, db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Python the README gives auditors runs as printed, and catches a changed value."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    recipe = readme.split("**How to verify.**", 1)[1].split("```python\n", 1)[1].split("```")[0]
+    alice, dana = staff(db), staff(db, "auditor")
+    expense(db, alice, advice=LlmAdvice(Recommendation.APPROVE, 1.0, ("sure",), "m"))
+    exported = client.get(
+        "/audit/export.jsonl", params={"submitter": alice.email}, headers=dana.auth
+    ).text
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "events.jsonl").write_text(exported, encoding="utf-8")
+    exec(recipe, {})  # noqa: S102  (our own README's code, run as an auditor would)
+    (tmp_path / "events.jsonl").write_text(exported.replace("sure", "SURE"), encoding="utf-8")
+    with pytest.raises(AssertionError):
+        exec(recipe, {})  # noqa: S102
