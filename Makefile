@@ -7,7 +7,7 @@ BENCH_STAMP := $(VENV)/.bench-stamp
 # Every dependency is pinned here; `make lock` refreshes it from pyproject.toml.
 LOCK := requirements.lock
 
-.PHONY: dev test test-fast lint bench bench-observability install lock clean
+.PHONY: dev test test-fast lint bench bench-observability install lock clean browser
 
 $(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +25,20 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint
+test: lint browser
 	$(BIN)/pytest
+
+# The auditor page's test drives Debian's chromium (never a downloaded browser build).
+CHROMIUM := /usr/bin/chromium
+browser:
+	@if [ ! -x $(CHROMIUM) ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+		else \
+			echo "The auditor page test needs Debian's chromium. Run: sudo apt-get install -y chromium" >&2; \
+			exit 1; \
+		fi; \
+	fi
 
 # The edit-test loop: domain, services and adapter tests; no API or worker processes.
 test-fast: $(STAMP)
@@ -42,6 +54,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.evaluation
 	$(BIN)/python -m bench.audit_chain
 	$(BIN)/python -m bench.audit_verify
+	$(BIN)/python -m bench.audit_export
 
 $(BENCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -c $(LOCK) -e '.[dev,bench]'

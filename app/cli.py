@@ -12,6 +12,7 @@ from sqlalchemy.exc import OperationalError
 
 from app.cli_audit import add_audit_commands, record_operator_action
 from app.cli_directory import add_directory_commands
+from app.cli_report import add_report_commands
 from app.domain.audit import AuditAction
 from app.domain.errors import DomainError, PolicyError
 from app.domain.roles import Role
@@ -247,6 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
     dev.set_defaults(run=cmd_dev, environment=Environment.DEVELOPMENT)
     sub.add_parser("doctor", help="show the effective configuration").set_defaults(run=cmd_doctor)
     add_audit_commands(sub)
+    add_report_commands(sub)
     return parser
 
 

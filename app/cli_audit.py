@@ -1,4 +1,4 @@
-"""`expense-bot audit verify|head`: prove the audit log is whole, and print the hash to anchor."""
+"""`expense-bot audit verify|head|pack`: prove the log is whole, anchor it, pack a month."""
 
 import argparse
 import sys
@@ -104,6 +104,35 @@ def cmd_audit_head(settings: Settings, _args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_audit_pack(settings: Settings, args: argparse.Namespace) -> int:
+    from app.cli import EXIT_ERROR, EXIT_OK, EXIT_USAGE
+    from app.db import make_engine
+    from app.domain.audit_filter import InvalidFilter
+    from app.policy_loader import load_policy
+    from app.services.audit_pack import build
+
+    out = Path(args.out)
+    if out.suffix.lower() != ".zip" or not out.parent.is_dir():
+        print(f"error: --out must be a .zip file in an existing folder: {out}", file=sys.stderr)
+        return EXIT_USAGE
+    engine = make_engine(settings.database_url, pool_size=1)
+    try:
+        pack = build(engine, load_policy(settings.policy_file).currency, args.month, out)
+    except InvalidFilter as exc:
+        print(f"error: --month: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        engine.dispose()
+    print(f"wrote {pack.path}: {len(pack.files)} files, policies {', '.join(pack.policies) or '-'}")
+    if pack.unrecorded_versions:
+        print(f"  no text recorded for policy version(s): {', '.join(pack.unrecorded_versions)}")
+    if pack.verdict.problem is not None:
+        print(f"audit log BROKEN: {pack.verdict.problem.message}", file=sys.stderr)
+        return EXIT_ERROR
+    print(f"audit log intact: {pack.verdict.checked} event(s) checked")
+    return EXIT_OK
+
+
 def add_audit_commands(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     audit = sub.add_parser("audit", help="check the tamper-evident audit log").add_subparsers(
         dest="audit_command", required=True
@@ -130,3 +159,9 @@ def add_audit_commands(sub: "argparse._SubParsersAction[argparse.ArgumentParser]
     audit.add_parser("head", help="print the newest event's id and hash").set_defaults(
         run=cmd_audit_head
     )
+    pack = audit.add_parser(
+        "pack", help="a month's evidence pack: exports, verification, head, policies, reports"
+    )
+    pack.add_argument("--month", required=True, metavar="YYYY-MM", help="a UTC calendar month")
+    pack.add_argument("--out", required=True, metavar="FILE.zip")
+    pack.set_defaults(run=cmd_audit_pack)

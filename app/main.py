@@ -6,7 +6,7 @@ from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from app.api import admin, admin_deliveries, audit, errors, expenses, health
+from app.api import admin, admin_deliveries, audit, audit_reports, errors, expenses, health
 from app.api.body_limit import BodyLimit
 from app.api.http_metrics import HttpMetrics
 from app.api.problems import add_problem_schemas
@@ -14,6 +14,7 @@ from app.api.rate_limit import AddressLimit, TokenLimiter
 from app.db import Database, JobSender
 from app.logs import configure_logging
 from app.settings import Settings, get_settings
+from app.web import pages
 from slack.bolt import build_bolt_app
 from slack.client import make_web_client
 from slack.routes import slack_router
@@ -69,6 +70,8 @@ def create_app(settings: Settings | None = None, job_sender: JobSender | None = 
     api.include_router(audit.router)
     api.include_router(admin.router)
     api.include_router(admin_deliveries.router)
+    api.include_router(audit_reports.router)
+    pages.install(api, settings)
     bolt = build_bolt_app(settings, db, make_web_client(settings))
     api.include_router(slack_router(bolt, settings.slack_signing_secret.get_secret_value()))
     if settings.uses_sandbox:

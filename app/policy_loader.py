@@ -1,7 +1,9 @@
 """Reads the policy file (TOML) into the domain's Policy, re-reading it when it changes."""
 
+import hashlib
 import threading
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 
 from app.domain.errors import PolicyError
@@ -21,11 +23,17 @@ def load_policy(path: Path) -> Policy:
         cached = _cache.get(resolved)
         if cached and cached[0] == mtime:
             return cached[1]
+    data = resolved.read_bytes()
     try:
-        raw = tomllib.loads(resolved.read_text(encoding="utf-8"))
+        text = data.decode("utf-8")
+        raw = tomllib.loads(text)
+    except UnicodeDecodeError as exc:
+        raise PolicyError(f"policy file {path} is not UTF-8 text") from exc
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(f"policy file {path} is not valid TOML: {exc}") from exc
-    policy = parse_policy(raw)
+    policy = replace(
+        parse_policy(raw), source_text=text, source_sha256=hashlib.sha256(data).hexdigest()
+    )
     with _lock:
         _cache[resolved] = (mtime, policy)
     return policy

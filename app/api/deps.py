@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from app.api.access import forbidden
 from app.api.rate_limit import TokenLimiter
 from app.db import Database
 from app.domain.roles import Role
@@ -55,18 +56,22 @@ def current_employee(
 CurrentEmployee = Annotated[Employee, Depends(current_employee)]
 
 
-def _require(role: Role, employee: Employee) -> Employee:
+def _require(
+    role: Role, request: Request, db: Database, employee: Employee, detail: str
+) -> Employee:
+    """A 403 that is itself an audit event (access_refused), unless `employee` holds `role`."""
     if role.value not in employee.roles:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"the {role.value} role is required")
+        raise forbidden(db, request, employee, detail)
     return employee
 
 
-def current_auditor(employee: CurrentEmployee) -> Employee:
-    return _require(Role.AUDITOR, employee)
+def current_auditor(request: Request, db: DbDep, employee: CurrentEmployee) -> Employee:
+    detail = "the auditor role is required to read the audit log"
+    return _require(Role.AUDITOR, request, db, employee, detail)
 
 
-def current_admin(employee: CurrentEmployee) -> Employee:
-    return _require(Role.ADMIN, employee)
+def current_admin(request: Request, db: DbDep, employee: CurrentEmployee) -> Employee:
+    return _require(Role.ADMIN, request, db, employee, "the admin role is required")
 
 
 CurrentAuditor = Annotated[Employee, Depends(current_auditor)]

@@ -63,7 +63,7 @@ def install(app: FastAPI) -> None:
         code = next((c for t, c in STATUS_BY_ERROR.items() if isinstance(exc, t)), 400)
         errors = None
         if isinstance(exc, InvalidInput):
-            errors = [FieldError(field=f"body.{exc.field}", message=str(exc))]
+            errors = [FieldError(field=f"{exc.location}.{exc.field}", message=str(exc))]
         elif isinstance(exc, InvalidRows):
             errors = [
                 FieldError(field=p.field, line=p.line, message=p.message) for p in exc.problems

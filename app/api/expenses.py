@@ -1,12 +1,16 @@
-"""Expense intake and status: POST /expenses, GET /expenses/{id}."""
+"""Expense intake, status and story: POST /expenses, GET /expenses/{id}[/timeline]."""
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, Response, status
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from app.api.access import audit_refusal
 from app.api.deps import CurrentEmployee, DbDep, SettingsDep
 from app.api.problems import documented
 from app.api.schemas import (
@@ -16,15 +20,19 @@ from app.api.schemas import (
     DecisionOut,
     ExpenseIn,
     ExpenseOut,
+    TimelineOut,
 )
+from app.db import Database
 from app.domain.advice import Advice, LlmUnavailable
 from app.domain.intake import check_claim
 from app.domain.money import in_minor_units
 from app.domain.policy import Policy
 from app.domain.roles import Role
+from app.domain.timeline import Viewer, story
 from app.logs import bind
 from app.policy_loader import load_policy
-from app.services import expenses
+from app.services import expenses, timeline
+from app.services.expenses import NotYours
 from models import Employee, Expense
 
 router = APIRouter(
@@ -132,13 +140,31 @@ def _shows_reasons(viewer: Employee, policy: Policy) -> bool:
     return _sees_everything(viewer) or policy.show_ai_reasons_to_submitter
 
 
+@contextmanager
+def _refusals_audited(
+    db: Database, request: Request, viewer: Employee, expense_id: uuid.UUID
+) -> Iterator[None]:
+    """Someone else's expense is a 404, as if it did not exist; the attempt is audited."""
+    try:
+        yield
+    except NotYours:
+        audit_refusal(
+            db, request, viewer, "the expense is not theirs", answer=404, expense_id=expense_id
+        )
+        raise
+
+
 @router.get("/{expense_id}", response_model=ExpenseOut, responses=documented(404))
 def get_expense(
-    expense_id: uuid.UUID, employee: CurrentEmployee, db: DbDep, settings: SettingsDep
+    expense_id: uuid.UUID,
+    employee: CurrentEmployee,
+    db: DbDep,
+    settings: SettingsDep,
+    request: Request,
 ) -> ExpenseOut:
     """Submitters see their own expense and its decisions; auditors also see the audit history."""
     bind(expense_id=expense_id)
-    with db.session() as session:
+    with _refusals_audited(db, request, employee, expense_id), db.session() as session:
         expense = expenses.get_for_viewer(session, expense_id, employee)
         decisions = [
             DecisionOut(
@@ -162,4 +188,34 @@ def get_expense(
             decisions,
             history,
             show_reasons=_shows_reasons(employee, load_policy(settings.policy_file)),
+        )
+
+
+@router.get("/{expense_id}/timeline", response_model=TimelineOut, responses=documented(404))
+def get_timeline(
+    expense_id: uuid.UUID,
+    employee: CurrentEmployee,
+    db: DbDep,
+    settings: SettingsDep,
+    request: Request,
+) -> TimelineOut:
+    """The expense's whole story in order: for its submitter (scoped) and for auditors."""
+    bind(expense_id=expense_id)
+    viewer = Viewer(
+        sees_everything=_sees_everything(employee),
+        sees_ai_reasons=_shows_reasons(employee, load_policy(settings.policy_file)),
+    )
+    with _refusals_audited(db, request, employee, expense_id), db.session() as session:
+        expense = expenses.get_for_viewer(session, expense_id, employee)
+        submitter = session.scalar(select(Employee.name).where(Employee.id == expense.submitter_id))
+        entries = story(timeline.entries(session, expense_id), viewer)
+        return TimelineOut(
+            expense_id=expense.id,
+            status=expense.status,
+            submitter=submitter or "",
+            amount=in_minor_units(expense.amount, expense.currency),
+            currency=expense.currency,
+            category=expense.category,
+            merchant=expense.merchant,
+            entries=entries,
         )

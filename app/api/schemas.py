@@ -21,6 +21,7 @@ from app.domain.advice import Recommendation
 from app.domain.errors import InvalidInput, InvalidMoney
 from app.domain.money import normalize_currency, parse_amount
 from app.domain.text import clean_text
+from app.domain.timeline import TimelineEntry
 from app.domain.workflow import Status
 from app.services.expenses import NewExpense
 
@@ -235,3 +236,24 @@ class ExpenseOut(BaseModel):
 class AuditPage(BaseModel):
     events: list[AuditEventOut]
     next_cursor: str | None
+
+
+class TimelineOut(BaseModel):
+    expense_id: uuid.UUID
+    status: str
+    submitter: str = Field(description="The submitter's name")
+    amount: str
+    currency: str
+    category: str
+    merchant: str
+    entries: list[TimelineEntry] = Field(
+        description="Oldest first. Blank for submitters: actor_id, actor_email, details, and the "
+        "model's reasons unless the policy shows them; refusals are left out"
+    )
+
+
+class ReportOut(BaseModel):
+    report: str
+    parameters: dict[str, str] = Field(description="What reproduces it: the sample's seed, rate")
+    columns: list[str]
+    rows: list[dict[str, Any]]

@@ -49,6 +49,8 @@ class AuditAction(StrEnum):
     EMPLOYEE_UPDATED = "employee_updated"
     EMPLOYEE_DEACTIVATED = "employee_deactivated"
     TOKEN_REVOKED = "token_revoked"
+    # Someone was refused a read: the wrong role, or an expense that is not theirs.
+    ACCESS_REFUSED = "access_refused"
 
 
 @dataclass(frozen=True, slots=True)

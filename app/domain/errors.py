@@ -42,6 +42,9 @@ class DecisionRefused(DomainError):
 class InvalidInput(DomainError):
     """A value a person typed is refused; `field` names where it came from."""
 
+    # Where the field was: the request body, or the query string.
+    location = "body"
+
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field

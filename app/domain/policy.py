@@ -39,6 +39,10 @@ class Policy:
     routing: RoutingPolicy = RoutingPolicy()
     # Slack channel that receives the audit log's head hash once a day; None: no daily post.
     audit_witness_channel: str | None = None
+    # The file's exact text and the SHA-256 of its bytes, when it was read from a file: every
+    # decision names them, and the text is kept so auditors can read the rules that applied.
+    source_text: str | None = field(default=None, repr=False, compare=False)
+    source_sha256: str | None = field(default=None, compare=False)
 
     def fx_rate(self, currency: str) -> Decimal | None:
         """1 unit of `currency` in the policy currency, or None when the policy has no rate."""

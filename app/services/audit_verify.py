@@ -43,7 +43,7 @@ _SPLIT = len(_CHAIN_COLUMNS)
 _PG_UTC_TEXT = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
 
 
-def _as_hashed(name: str, dialect: str) -> ColumnElement[Any]:
+def as_hashed(name: str, dialect: str) -> ColumnElement[Any]:
     """A column read as the text that was hashed, where the database can produce it.
 
     The server formats the time (on its own core) and JSON is read as stored, so the walk only
@@ -87,10 +87,16 @@ def last_event(conn: Connection) -> ChainPoint | None:
     return None if row is None else ChainPoint(row.seq, row.hash, row.id)
 
 
-def stream_events(conn: Connection, *, since_id: int | None = None) -> Iterator[StoredEvent]:
+def stream_events(
+    conn: Connection,
+    *,
+    since_id: int | None = None,
+    where: Sequence[ColumnElement[bool]] = (),
+) -> Iterator[StoredEvent]:
+    """Events in id order, as hashed, `where` all hold; a few batches in memory at a time."""
     dialect = conn.dialect.name
-    stmt = select(*_CHAIN_COLUMNS, *(_as_hashed(name, dialect) for name in CONTENT_FIELDS))
-    stmt = stmt.order_by(AuditEvent.id)
+    stmt = select(*_CHAIN_COLUMNS, *(as_hashed(name, dialect) for name in CONTENT_FIELDS))
+    stmt = stmt.where(*where).order_by(AuditEvent.id)
     if since_id is not None:
         stmt = stmt.where(AuditEvent.id >= since_id)
     if dialect == "postgresql":
@@ -108,7 +114,9 @@ def _server_side_rows(conn: Connection, stmt: Select[Any]) -> Iterator[Sequence[
     A thread fetches the next batch while this one is hashed: the server formats rows on its
     own core meanwhile. At most PREFETCH batches wait, so memory stays flat.
     """
-    compiled = stmt.compile(dialect=conn.dialect)
+    # Expanded IN lists are rendered now: the driver sees plain placeholders. Parameters go to
+    # the driver as they are, which this engine's psycopg2 connections adapt (UUIDs included).
+    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
     cursor = conn.connection.driver_connection.cursor(name="audit_verify")  # type: ignore[union-attr]
     cursor.execute(str(compiled), compiled.params)
     batches: queue.Queue[list[Sequence[Any]] | BaseException] = queue.Queue(maxsize=PREFETCH)
@@ -148,12 +156,19 @@ def verify(
 ) -> Verdict:
     """Walk the whole log (or from event `since_id`), checking every link, anchor and the head."""
     with snapshot(engine) as conn:
-        head = recorded_head(conn)
-        if head is None:
-            raise RuntimeError("the audit chain head is missing; run `expense-bot migrate`")
-        return walk(
-            stream_events(conn, since_id=since_id),
-            start=None if since_id is not None else START,
-            anchors=anchors,
-            head=head,
-        )
+        return verify_snapshot(conn, since_id=since_id, anchors=anchors)
+
+
+def verify_snapshot(
+    conn: Connection, *, since_id: int | None = None, anchors: Mapping[int, str] | None = None
+) -> Verdict:
+    """`verify` inside a snapshot the caller holds, to read other things at the same moment."""
+    head = recorded_head(conn)
+    if head is None:
+        raise RuntimeError("the audit chain head is missing; run `expense-bot migrate`")
+    return walk(
+        stream_events(conn, since_id=since_id),
+        start=None if since_id is not None else START,
+        anchors=anchors,
+        head=head,
+    )

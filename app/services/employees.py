@@ -77,13 +77,18 @@ def create_token(session: Session, employee: Employee) -> str:
 
 
 def authenticate(session: Session, token: str) -> Employee | None:
-    """Read on every request, never cached: a revoked token or a deactivated employee is
-    refused from the next request on."""
+    return authenticate_hash(session, hash_token(token))
+
+
+def authenticate_hash(session: Session, token_hash: str) -> Employee | None:
+    """The employee a live token (known by its hash, as the auditor page's cookie keeps it)
+    belongs to. Read on every request, never cached: a revoked token or a deactivated employee
+    is refused from the next request on."""
     stmt = (
         select(Employee)
         .join(ApiToken, ApiToken.employee_id == Employee.id)
         .where(
-            ApiToken.token_hash == hash_token(token),
+            ApiToken.token_hash == token_hash,
             ApiToken.revoked_at.is_(None),
             Employee.active.is_(True),
         )

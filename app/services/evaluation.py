@@ -17,6 +17,7 @@ from app.domain.audit import (
     LlmOpinion,
     valuation,
 )
+from app.domain.audit_chain import Json
 from app.domain.gate import GateDecision, Route
 from app.domain.policy import Policy
 from app.domain.receipts import counts_as_receipt
@@ -24,7 +25,7 @@ from app.domain.roles import Role
 from app.domain.routing import StepPlan
 from app.domain.rules import ExpenseFacts
 from app.domain.workflow import Action, Status
-from app.services import audit
+from app.services import audit, policy_versions
 from app.services.routing import chain_for, store_chain
 from app.services.transitions import apply_transition
 from models import Employee, Expense
@@ -56,13 +57,17 @@ def record_gate_decision(
         submitter = session.get(Employee, expense.submitter_id)
         assert submitter is not None  # foreign key
         chain = chain_for(session, submitter, policy, needs_finance=Role.FINANCE in decision.steps)
+    details: dict[str, Json] = {"steps": [step.label for step in chain]}
+    if policy.source_sha256 is not None:
+        # Names the exact text the rules came from; policy_versions keeps that text.
+        details["policy_sha256"] = policy.source_sha256
     # Read before the transition, which expires the loaded expense.
     context = EventContext(
         valuation=valuation(expense.amount, expense.currency, policy),
         policy_version=policy.version,
         rule_trace=decision.rule_trace,
         llm=LlmOpinion.of(advice),
-        details={"steps": [step.label for step in chain]},
+        details=details,
     )
     won = apply_transition(
         session,
@@ -87,7 +92,7 @@ def record_gate_decision(
             reason="; ".join(advice.reasons) or None,
             context=context,
         )
-    audit.record(
+    gate_event = audit.record(
         session,
         expense_id=expense_id,
         actor=POLICY_GATE,
@@ -98,6 +103,7 @@ def record_gate_decision(
         reason="in policy, LLM confident" if auto else "; ".join(decision.reasons),
         context=context,
     )
+    policy_versions.remember(session, policy, gate_event.created_at)
     if auto:
         enqueue_after_commit(session, job_names.NOTIFY_SUBMITTER, str(expense_id))
     else:

@@ -16,6 +16,7 @@ from app.db import enqueue_after_commit
 from app.domain.audit import Actor, AuditAction, Channel, EventContext, Valuation
 from app.domain.errors import IdempotencyConflict, NotFound
 from app.domain.money import in_minor_units
+from app.domain.roles import Role
 from app.domain.workflow import Status
 from app.services import audit
 from models import AuditEvent, Decision, Employee, Expense
@@ -82,11 +83,17 @@ def submit(
     return expense, True
 
 
+class NotYours(NotFound):
+    """The expense exists but is someone else's: answered like a missing one, but audited."""
+
+
 def get_for_viewer(session: Session, expense_id: uuid.UUID, viewer: Employee) -> Expense:
     """Employees see only their own expenses; auditors see every expense."""
     expense = session.get(Expense, expense_id)
-    if expense is None or (expense.submitter_id != viewer.id and "auditor" not in viewer.roles):
+    if expense is None:
         raise NotFound("no such expense")
+    if expense.submitter_id != viewer.id and Role.AUDITOR.value not in viewer.roles:
+        raise NotYours("no such expense")
     return expense
 
 

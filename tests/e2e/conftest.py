@@ -199,7 +199,13 @@ def embedded_stack(tmp: Path, openai: ServerThread) -> Iterator[Stack]:
     api = f"http://127.0.0.1:{port}"
     data = tmp / "data"
     shutil.copy(ROOT / ".env.example", tmp / ".env")
-    env = clean_env(DATA_DIR=str(data), **llm_env(openai))
+    # The tests poll far faster than a person clicks: the limiter stays on, set high.
+    env = clean_env(
+        DATA_DIR=str(data),
+        RATE_LIMIT_PER_TOKEN="1000000/minute",
+        RATE_LIMIT_PER_ADDRESS="1000000/minute",
+        **llm_env(openai),
+    )
     procs = Processes(tmp)
     try:
         log = procs.start("dev", ["dev", "--port", str(port)], env, tmp)

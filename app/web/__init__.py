@@ -1,0 +1,1 @@
+"""The auditors' read-only web page at /audit/: server-rendered, no scripts, works offline."""
