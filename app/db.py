@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.db_ping import ping_idle_connections
+
 log = logging.getLogger(__name__)
 
 _JOBS_KEY = "after_commit_jobs"
@@ -29,13 +31,16 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     # hide_parameters: error messages and logs never carry the values a statement was given.
-    return create_engine(
+    engine = create_engine(
         url,
-        pool_pre_ping=True,
         pool_size=pool_size,
         max_overflow=pool_size,
+        # Servers and proxies drop old connections; replace them before they are dropped.
+        pool_recycle=1800,
         hide_parameters=True,
     )
+    ping_idle_connections(engine)
+    return engine
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

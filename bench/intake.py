@@ -1,46 +1,101 @@
-"""Intake rate: POST /expenses (stored and committed before the 202) against GET /healthz.
+"""Intake rate: POST /expenses (authenticated, de-duplicated, stored before the 202) against a
+minimal FastAPI service that only calls send_task, side by side, same uvicorn worker count.
 
-Run: python -m bench.intake.
+Run: python -m bench.intake   (needs wrk: apt-get install wrk)
+Prints both services' requests/s and p99 per round, and the ratio.
 """
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 
-from bench.common import running_api, summary, timed
+from bench.common import REDIS_URL, running_api
+from tests.standins.server import free_port
 
-REQUESTS = 600
-CONCURRENCY = 16
+WORKERS = 2
+CONNECTIONS = 16
+SECONDS = 10
+ROUNDS = 3
+LUA = Path(__file__).with_name("wrk_post.lua")
+
+
+def wrk(url: str, token: str) -> tuple[float, float]:
+    """requests/s and p99 in ms over SECONDS, every answer checked to be a 202."""
+    env = {
+        **os.environ,
+        "WRK_TOKEN": token,
+        "WRK_DATE": (datetime.now(UTC).date() - timedelta(days=1)).isoformat(),
+    }
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--latency", "-s", str(LUA), url],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    if "Non-2xx" in out:
+        raise RuntimeError(f"some answers were not 2xx:\n{out}")
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", out)
+    assert p99 is not None, out
+    value, unit = float(p99.group(1)), p99.group(2)
+    return rate, value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+
+def start_baseline(port: int) -> "subprocess.Popen[bytes]":
+    env = {**os.environ, "BASELINE_BROKER_URL": REDIS_URL, "BASELINE_QUEUE": f"baseline-{port}"}
+    args = ["-m", "uvicorn", "bench.baseline_intake:app", "--port", str(port)]
+    args += ["--workers", str(WORKERS), "--log-level", "warning", "--no-access-log"]
+    proc = subprocess.Popen([sys.executable, *args], env=env)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/docs", timeout=1)
+            return proc
+        except httpx.HTTPError:
+            if time.monotonic() > deadline:
+                raise RuntimeError("baseline did not start") from None
+            time.sleep(0.1)
 
 
 def main() -> None:
-    with running_api() as bench:
-        client = httpx.Client(timeout=10, limits=httpx.Limits(max_connections=CONCURRENCY))
-        headers = {"Authorization": f"Bearer {bench.tokens['alice']}"}
-
-        def submit(i: int) -> None:
-            body = {
-                "amount": f"{10 + i % 900}.00",
-                "currency": "USD",
-                "category": "travel",
-                "merchant": f"Bench {i}",
-                "description": "load",
-                "incurred_on": "2026-11-01",
-            }
-            response = client.post(f"{bench.api}/expenses", json=body, headers=headers)
-            assert response.status_code == 202, response.text
-
-        def health(_i: int) -> None:
-            assert client.get(f"{bench.api}/healthz").status_code == 200
-
-        results: dict[str, list[float]] = {"baseline": [], "intake": []}
-        walls = {"baseline": 0.0, "intake": 0.0}
-        for r in range(3):
-            for label, fn in (("baseline", health), ("intake", submit)):
-                lat, wall = timed(fn, range(r * 1000, r * 1000 + REQUESTS // 3), CONCURRENCY)
-                results[label] += lat
-                walls[label] += wall
-        base = summary("GET /healthz (baseline)", results["baseline"], walls["baseline"])
-        intake = summary("POST /expenses (durable)", results["intake"], walls["intake"])
-        print(f"intake rate / baseline rate = {intake['rate'] / base['rate']:.2f}")
+    if shutil.which("wrk") is None:
+        print("wrk is missing: apt-get install -y wrk", file=sys.stderr)
+        raise SystemExit(2)
+    port = free_port()
+    baseline = start_baseline(port)
+    try:
+        with running_api(api_workers=WORKERS) as bench:
+            token = bench.tokens["alice"]
+            rows = []
+            for n in range(ROUNDS):
+                base = wrk(f"http://127.0.0.1:{port}", "")
+                ours = wrk(bench.api, token)
+                rows.append((base, ours))
+                print(
+                    f"round {n + 1}: baseline {base[0]:7.1f} req/s p99 {base[1]:6.1f} ms | "
+                    f"intake {ours[0]:7.1f} req/s p99 {ours[1]:6.1f} ms | "
+                    f"ratio {ours[0] / base[0]:.2f}",
+                    flush=True,
+                )
+            base_rate = sum(b[0] for b, _ in rows) / ROUNDS
+            ours_rate = sum(o[0] for _, o in rows) / ROUNDS
+            print(
+                f"mean: baseline {base_rate:.1f} req/s, intake {ours_rate:.1f} req/s, "
+                f"intake/baseline = {ours_rate / base_rate:.2f}; "
+                f"p99 baseline {max(b[1] for b, _ in rows):.1f} ms (worst round), "
+                f"intake {max(o[1] for _, o in rows):.1f} ms (worst round)"
+            )
+    finally:
+        baseline.terminate()
+        baseline.wait(timeout=20)
 
 
 if __name__ == "__main__":

@@ -4,12 +4,13 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
 
 from app.api.access import forbidden
 from app.api.rate_limit import TokenLimiter
 from app.db import Database
 from app.domain.roles import Role
-from app.services.employees import authenticate, hash_token
+from app.services.employees import authenticate_hash, hash_token
 from app.settings import Settings
 from models import Employee
 
@@ -36,21 +37,33 @@ def _unauthorized(detail: str) -> HTTPException:
     )
 
 
-def current_employee(
+def bearer_token_hash(
     request: Request,
-    db: DbDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Employee:
+) -> str:
+    """The presented token's hash, within its rate limit; not yet checked against the database."""
     if credentials is None or not credentials.credentials:
         raise _unauthorized("missing bearer token")
     token_hash = hash_token(credentials.credentials)
     limiter: TokenLimiter = request.app.state.token_limiter
     limiter.check(token_hash)
-    with db.session() as session:
-        employee = authenticate(session, credentials.credentials)
+    return token_hash
+
+
+TokenHash = Annotated[str, Depends(bearer_token_hash)]
+
+
+def authenticated(session: Session, token_hash: str) -> Employee:
+    """The token's employee, read in the caller's transaction (never cached), or a 401."""
+    employee = authenticate_hash(session, token_hash)
     if employee is None:
         raise _unauthorized("invalid or revoked token")
     return employee
+
+
+def current_employee(db: DbDep, token_hash: TokenHash) -> Employee:
+    with db.session() as session:
+        return authenticated(session, token_hash)
 
 
 CurrentEmployee = Annotated[Employee, Depends(current_employee)]

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.api.access import audit_refusal
-from app.api.deps import CurrentEmployee, DbDep, SettingsDep
+from app.api.deps import CurrentEmployee, DbDep, SettingsDep, TokenHash, authenticated
 from app.api.problems import documented
 from app.api.schemas import (
     Accepted,
@@ -54,7 +54,7 @@ IdempotencyKey = Annotated[
 )
 def submit_expense(
     body: ExpenseIn,
-    employee: CurrentEmployee,
+    token_hash: TokenHash,
     db: DbDep,
     settings: SettingsDep,
     request: Request,
@@ -69,12 +69,15 @@ def submit_expense(
         incurred_on=data.incurred_on,
         today=datetime.now(UTC).date(),
     )
+    # One transaction: who is asking (read fresh: a revoked token fails now), then the expense.
     try:
         with db.session() as session:
+            employee = authenticated(session, token_hash)
             expense, created = expenses.submit(session, employee, data, idempotency_key)
     except IntegrityError:
         # A concurrent request with the same key won the insert; answer with its expense.
         with db.session() as session:
+            employee = authenticated(session, token_hash)
             expense, created = expenses.submit(session, employee, data, idempotency_key)
     request.state.intake_outcome = "accepted" if created else "duplicate"
     # The session has committed: the expense is durable before we answer.
