@@ -32,18 +32,18 @@ def card_key(expense_id: uuid.UUID, step: int) -> str:
 def post_approval_card(self: Task, expense_id: str, step: int) -> str:
     rt = runtime()
     eid = uuid.UUID(expense_id)
-    with rt.db.session() as session:
-        view = load_card_view(session, eid, step, _receipt_hosts())
-    post = Post(
-        dedupe_key=card_key(eid, step),
-        expense_id=eid,
-        kind="card",
-        step=step,
-        channel=rt.settings.slack_approvals_channel,
-        text=card_text(view),
-        blocks=approval_card(view),
-    )
     try:
+        with rt.db.session() as session:
+            view = load_card_view(session, eid, step, _receipt_hosts())
+        post = Post(
+            dedupe_key=card_key(eid, step),
+            expense_id=eid,
+            kind="card",
+            step=step,
+            channel=rt.settings.slack_approvals_channel,
+            text=card_text(view),
+            blocks=approval_card(view),
+        )
         return deliver(rt.db, rt.slack, post)
     except Exception as exc:
         retry_or_raise(self, exc)

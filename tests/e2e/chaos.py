@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 import redis
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine, func, select
 
 from app.db import Database
 from app.domain.audit import AuditAction
@@ -64,10 +64,12 @@ class Rig:
 @contextmanager
 def chaos_rig(tmp: Path, openai: ServerThread, **extra_env: str) -> Iterator[Rig]:
     stack_on = contextmanager(own_postgres_stack)
+    # Room for a slow LLM (`slow_llm`): a timeout would send routine expenses to a human.
+    env = {"OPENAI_TIMEOUT_SECONDS": "10", **extra_env}
     with (
         own_postgres() as postgres,
         RedisServer(tmp) as broker,
-        stack_on(postgres, tmp, openai, broker.url, **extra_env) as stack,
+        stack_on(postgres, tmp, openai, broker.url, **env) as stack,
     ):
         yield Rig(stack, postgres, broker)
 
@@ -145,27 +147,21 @@ class Snapshot:
     buttons: set[str]  # keys of cards that still show their buttons
 
 
-def snapshot(stack: Stack, ids: list[str]) -> Snapshot:
+def snapshot(stack: Stack) -> Snapshot:
+    """Every expense in the stack's database (its own: only this test's), and Slack's messages."""
     engine = create_engine(stack.env["DATABASE_URL"])
-    wanted = [uuid.UUID(i) for i in ids]
     try:
         with engine.connect() as conn:
-            rows = conn.execute(
-                select(Expense.id, Expense.status, Expense.current_step).where(
-                    Expense.id.in_(wanted)
-                )
-            ).all()
+            rows = conn.execute(select(Expense.id, Expense.status, Expense.current_step)).all()
             events = conn.execute(
                 select(AuditEvent.expense_id, AuditEvent.action).where(
-                    AuditEvent.expense_id.in_(wanted)
+                    AuditEvent.expense_id.is_not(None)
                 )
             ).all()
-            decisions = conn.execute(
-                select(Decision.expense_id).where(Decision.expense_id.in_(wanted))
-            ).all()
+            decisions = conn.execute(select(Decision.expense_id)).all()
     finally:
         engine.dispose()
-    actions: dict[str, Counter[str]] = {i: Counter() for i in ids}
+    actions: dict[str, Counter[str]] = {str(i): Counter() for i, _status, _step in rows}
     for expense_id, action in events:
         actions[str(expense_id)][action] += 1
     messages: Counter[str] = Counter()
@@ -189,6 +185,19 @@ def snapshot(stack: Stack, ids: list[str]) -> Snapshot:
     )
 
 
+def evaluated(stack: Stack) -> int:
+    """How many expenses the worker has evaluated so far."""
+    engine = create_engine(stack.env["DATABASE_URL"])
+    try:
+        with engine.connect() as conn:
+            done = conn.scalar(
+                select(func.count()).select_from(Expense).where(Expense.status != "submitted")
+            )
+        return int(done or 0)
+    finally:
+        engine.dispose()
+
+
 def expected_messages(expense_id: str, status: str, step: int, decided: int) -> set[str]:
     """The Slack messages an expense should have: its cards, and the DM once it is final."""
     if status == "pending_approval":
@@ -203,13 +212,13 @@ def messages_of(found: Snapshot, expense_id: str) -> set[str]:
     return {key for key in found.messages if key.split(":")[1] == expense_id}
 
 
-def settled(stack: Stack, ids: list[str]) -> Snapshot | None:
-    """Every expense evaluated, with its card or DM in Slack, and decided cards redrawn."""
-    found = snapshot(stack, ids)
-    for expense_id in ids:
-        if expense_id not in found.expenses:
-            return None
-        status, step = found.expenses[expense_id]
+def settled(stack: Stack, accepted: list[str]) -> Snapshot | None:
+    """Every accepted expense stored, every expense evaluated, with its card or DM in Slack,
+    and decided cards redrawn."""
+    found = snapshot(stack)
+    if not found.expenses.keys() >= set(accepted):
+        return None
+    for expense_id, (status, step) in found.expenses.items():
         if status == "submitted":
             return None
         decided = found.decided_steps.get(expense_id, 0)
@@ -220,8 +229,8 @@ def settled(stack: Stack, ids: list[str]) -> Snapshot | None:
     return found
 
 
-def wait_settled(stack: Stack, ids: list[str], timeout: float) -> Snapshot:
-    return wait_for(lambda: settled(stack, ids), timeout=timeout, what=f"{len(ids)} to settle")
+def wait_settled(stack: Stack, accepted: list[str], timeout: float) -> Snapshot:
+    return wait_for(lambda: settled(stack, accepted), timeout=timeout, what="all to settle")
 
 
 def hand_back_unacked(broker_url: str) -> list[str]:
@@ -251,7 +260,7 @@ def wait_idle_broker(client: redis.Redis, queue: str, timeout: float = 60) -> No
 def assert_consistent(stack: Stack, accepted: list[str], found: Snapshot) -> None:
     """Every 202 has its row, settled, with exactly the Slack messages and events it should."""
     assert len(set(accepted)) == len(accepted)
-    assert found.expenses.keys() == set(accepted), "a 202 without its row"
+    assert found.expenses.keys() >= set(accepted), "a 202 without its row"
     doubled = {key: n for key, n in found.messages.items() if n > 1}
     assert doubled == {}, f"Slack messages posted more than once: {doubled}"
     assert found.unkeyed == 0
@@ -270,16 +279,15 @@ def assert_consistent(stack: Stack, accepted: list[str], found: Snapshot) -> Non
     stack.verify_audit_log()
 
 
-def approve_cards(stack: Stack, ids: list[str], found: Snapshot) -> list[str]:
-    """Bob clicks Approve on every card still showing its buttons; returns the expenses."""
-    clicked = []
-    for expense_id in ids:
-        key = f"card:{expense_id}:0"
-        if key in found.buttons and found.expenses.get(expense_id, ("", 0))[0] != "approved":
+def approve_cards(stack: Stack, found: Snapshot, clicked: list[str]) -> None:
+    """Bob clicks Approve, once, on every first-step card still showing its buttons."""
+    for expense_id, (status, _step) in found.expenses.items():
+        if expense_id in clicked or status != "pending_approval":
+            continue
+        if f"card:{expense_id}:0" in found.buttons:
             card = stack.fresh_card(expense_id)
             assert stack.click("U0BOB", card, ActionId.APPROVE).status_code == 200
             clicked.append(expense_id)
-    return clicked
 
 
 def alive(proc: Any, log: Callable[[], str]) -> None:

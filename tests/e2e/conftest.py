@@ -113,6 +113,13 @@ def openai_standin() -> Iterator[ServerThread]:
         yield server
 
 
+@pytest.fixture(scope="session")
+def slow_llm() -> Iterator[ServerThread]:
+    """An LLM that takes a second over every answer: work is in flight when a fault hits."""
+    with ServerThread(create_openai_standin(delay_seconds=1.0)) as server:
+        yield server
+
+
 def llm_env(openai: ServerThread) -> dict[str, str]:
     return {
         "OPENAI_BASE_URL": f"{openai.url}/v1",
