@@ -1,7 +1,7 @@
 """What every fault test checks once the dust settles: nothing lost, half-way or doubled.
 
 The checks read the bot's own database and the Slack stand-in directly, so they also work
-after an API process was killed, and a burst of 150 is read in two round trips.
+after an API process was killed, and a burst of 150 is read in a few round trips.
 """
 
 import concurrent.futures
@@ -56,7 +56,7 @@ class Rig:
         """Start `name` again, as a restart policy would, and wait until it takes work."""
         assert self.stack.workdir is not None
         seen = len(self.log(name))
-        args = ["worker", "--concurrency", "8", "--beat"]
+        args = ["worker", "--concurrency", "8", "--beat"]  # as the stack started it
         self.stack.procs.start(name, args, self.stack.env, Path(self.stack.workdir))
         wait_for(lambda: "ready." in self.log(name)[seen:], timeout=60, what=f"{name} restarted")
 

@@ -5,6 +5,7 @@ changes nothing; afterwards it recovers by itself, the worker (which stays up) f
 everything accepted before, and nothing is doubled.
 """
 
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -143,3 +144,10 @@ def test_postgres_restart_under_load(rig: Rig, mode: StopMode) -> None:
     ]
     assert gave_up == []
     assert "retry: Retry in" in rig.log("worker")
+    # The sweeper met the outage too, and sweeps again since.
+    failed = [m.end() for m in re.finditer(r"sweep_stuck\[[0-9a-f-]+\] raised", rig.log("worker"))]
+    assert failed
+    wait_for(
+        lambda: re.search(r"sweep_stuck\[[0-9a-f-]+\] succeeded", rig.log("worker")[failed[-1] :]),
+        what="a sweep after the outage",
+    )

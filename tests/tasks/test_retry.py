@@ -1,4 +1,4 @@
-"""Which failures a Slack task retries, and how soon."""
+"""Which failures tasks retry, and how soon."""
 
 from types import SimpleNamespace
 
@@ -7,6 +7,8 @@ from celery.exceptions import Retry
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
+from tasks.decision_requests import apply_decision_request
+from tasks.evaluation import evaluate_expense
 from tasks.retry import backoff, retry_or_raise
 from tests.standins.server import free_port
 
@@ -54,3 +56,11 @@ def test_a_bad_statement_is_not_retried() -> None:
     with pytest.raises(ProgrammingError):
         retry_or_raise(attempt, bad)
     assert attempt.countdowns == []
+
+
+@pytest.mark.parametrize("task", [evaluate_expense, apply_decision_request])
+def test_tasks_without_their_own_handling_back_off_on_a_database_outage(task: object) -> None:
+    """Celery's autoretry: a countdown that doubles (with jitter) per retry, then the sweeper."""
+    assert OperationalError in getattr(task, "autoretry_for", ())
+    assert getattr(task, "retry_backoff", False) is True
+    assert getattr(task, "max_retries", 0) >= 5
