@@ -194,13 +194,15 @@ def _postgres_stack(
             delete_broker_queue(broker_url, queue)
 
 
+# The sweeper looks every 2 s for work quiet for 10 s.
+SWEEPING = {"STUCK_AFTER_SECONDS": "10", "SWEEP_INTERVAL_SECONDS": "2"}
+
+
 def sweeping_stack(
     tmp: Path, openai: ServerThread, broker_url: str, **extra_env: str
 ) -> Iterator[Stack]:
     """A PostgreSQL stack whose sweeper looks every 2 s for work quiet for 10 s."""
-    yield from postgres_stack(
-        tmp, openai, broker_url, STUCK_AFTER_SECONDS="10", SWEEP_INTERVAL_SECONDS="2", **extra_env
-    )
+    yield from postgres_stack(tmp, openai, broker_url, **{**SWEEPING, **extra_env})
 
 
 @contextmanager
@@ -220,8 +222,7 @@ def own_postgres_stack(
     """A sweeping stack (as `sweeping_stack`) on a new database in the test's own cluster."""
     url = server.create_database("expense_bot")
     upgrade(url)
-    sweeping = {"STUCK_AFTER_SECONDS": "10", "SWEEP_INTERVAL_SECONDS": "2"}
-    yield from _postgres_stack(tmp, openai, url, broker_url, **{**sweeping, **extra_env})
+    yield from _postgres_stack(tmp, openai, url, broker_url, **{**SWEEPING, **extra_env})
 
 
 def embedded_stack(tmp: Path, openai: ServerThread) -> Iterator[Stack]:
