@@ -6,7 +6,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db_ping import ping_idle_connections
@@ -14,6 +14,7 @@ from app.db_ping import ping_idle_connections
 log = logging.getLogger(__name__)
 
 _JOBS_KEY = "after_commit_jobs"
+CONNECT_TIMEOUT_SECONDS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +31,11 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
+    # A database host that does not answer must not hold a request or a task for the kernel's
+    # TCP timeout (minutes): the attempt fails, and the caller answers 503 or retries later.
+    connect_args = {}
+    if "connect_timeout" not in make_url(url).query:
+        connect_args["connect_timeout"] = CONNECT_TIMEOUT_SECONDS
     # hide_parameters: error messages and logs never carry the values a statement was given.
     engine = create_engine(
         url,
@@ -38,6 +44,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         # Servers and proxies drop old connections; replace them before they are dropped.
         pool_recycle=1800,
         hide_parameters=True,
+        connect_args=connect_args,
     )
     ping_idle_connections(engine)
     return engine

@@ -1,9 +1,10 @@
-"""Task retries: Slack 429 honours Retry-After; 5xx and lost connections back off; others fail."""
+"""Task retries: Slack 429 honours Retry-After; 5xx, lost connections, database outages back off."""
 
 from typing import Any, NoReturn
 from urllib.error import URLError
 
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import OperationalError
 
 from slack.delivery import DeliveryBusy
 from slack.pacing import PaceLater
@@ -32,7 +33,8 @@ def retry_or_raise(task: Any, exc: Exception) -> NoReturn:
         countdown = exc.retry_in
     elif isinstance(exc, DeliveryBusy | NotReadyYet):
         countdown = min(30.0, 1.0 + retries)
-    elif isinstance(exc, URLError | TimeoutError | ConnectionError):
+    elif isinstance(exc, URLError | TimeoutError | ConnectionError | OperationalError):
+        # OperationalError: the database is restarting or out of reach; it comes back by itself.
         countdown = backoff(retries)
     else:
         raise exc

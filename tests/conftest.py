@@ -3,7 +3,7 @@
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 import redis
@@ -26,12 +26,14 @@ HOW_TO_START = {
     "  (or: docker compose up -d postgres; or set TEST_POSTGRES_URL)",
     "Redis": "redis-server --daemonize yes --bind 127.0.0.1 --port 6379"
     "  (or: docker compose up -d redis; or set TEST_REDIS_URL)",
+    "PostgreSQL server": "apt-get install postgresql (its initdb, pg_ctl and postgres; as root,"
+    " also its postgres user), or set PG_BIN to the folder that has them",
     "RabbitMQ": "rabbitmq-server -detached  (or: docker run -d -p 5672:5672 rabbitmq:3;"
     " or set TEST_RABBITMQ_URL)",
 }
 
 
-def service_unavailable(service: str, where: str, problem: object) -> None:
+def service_unavailable(service: str, where: str, problem: object) -> NoReturn:
     """Fail under CI, skip (loudly) elsewhere, always naming the service and how to start it."""
     message = (
         f"{service} is not reachable at {where} ({problem}). Start it with: {HOW_TO_START[service]}"

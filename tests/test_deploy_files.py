@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from app.cli import build_parser
+from app.cli import build_parser, cmd_beat, cmd_worker
 from app.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,6 +35,24 @@ def test_compose_brings_the_bot_back_when_a_process_dies() -> None:
     services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
     for name in ("api", "worker", "beat", "redis", "postgres"):
         assert services[name]["restart"] in {"always", "unless-stopped", "on-failure"}, name
+
+
+def test_scaling_workers_never_adds_a_scheduler() -> None:
+    """`docker compose up --scale worker=N` (README, "Scaling out"): one `beat`, whatever N."""
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    parser = build_parser()
+
+    def schedules(service: dict[str, object]) -> bool:
+        command = service.get("command")
+        if not isinstance(command, list) or command[0] != "expense-bot":
+            return False
+        args = parser.parse_args(command[1:])
+        return args.run is cmd_beat or (args.run is cmd_worker and args.beat)
+
+    assert [name for name, service in services.items() if schedules(service)] == ["beat"]
+    # A fixed container name or a published port would stop `--scale` from starting copies.
+    assert "container_name" not in services["worker"]
+    assert "ports" not in services["worker"]
 
 
 def test_compose_config_validates_when_docker_compose_is_installed() -> None:

@@ -7,17 +7,20 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 
 from app.dev import seed_demo_people
+from app.migrate import upgrade
 from app.settings import SANDBOX_SIGNING_SECRET, Settings
 from slack.sandbox.app import create_sandbox_app
-from tests.conftest import broker_connection, migrated_database
+from tests.conftest import broker_connection, migrated_database, service_unavailable
 from tests.e2e.harness import Stack, wait_for
 from tests.standins.openai_standin import EXPECTED_KEY, create_openai_standin
+from tests.standins.postgres_server import PostgresServer, PostgresUnavailable
 from tests.standins.production import production_env
 from tests.standins.server import ServerThread, free_port
 
@@ -110,6 +113,13 @@ def openai_standin() -> Iterator[ServerThread]:
         yield server
 
 
+@pytest.fixture(scope="session")
+def slow_llm() -> Iterator[ServerThread]:
+    """An LLM that takes a second over every answer: work is in flight when a fault hits."""
+    with ServerThread(create_openai_standin(delay_seconds=1.0)) as server:
+        yield server
+
+
 def llm_env(openai: ServerThread) -> dict[str, str]:
     return {
         "OPENAI_BASE_URL": f"{openai.url}/v1",
@@ -162,8 +172,8 @@ def _postgres_stack(
             CELERY_QUEUE=queue,
             DATA_DIR=str(tmp),
             PUBLIC_BASE_URL=api,
-            **llm_env(openai),
-            **extra_env,
+            # The test's own settings win, the LLM's timeout included.
+            **{**llm_env(openai), **extra_env},
         )
         settings = Settings(
             _env_file=None, app_env="development", data_dir=tmp, database_url=postgres_url
@@ -184,13 +194,35 @@ def _postgres_stack(
             delete_broker_queue(broker_url, queue)
 
 
+# The sweeper looks every 2 s for work quiet for 10 s.
+SWEEPING = {"STUCK_AFTER_SECONDS": "10", "SWEEP_INTERVAL_SECONDS": "2"}
+
+
 def sweeping_stack(
     tmp: Path, openai: ServerThread, broker_url: str, **extra_env: str
 ) -> Iterator[Stack]:
     """A PostgreSQL stack whose sweeper looks every 2 s for work quiet for 10 s."""
-    yield from postgres_stack(
-        tmp, openai, broker_url, STUCK_AFTER_SECONDS="10", SWEEP_INTERVAL_SECONDS="2", **extra_env
-    )
+    yield from postgres_stack(tmp, openai, broker_url, **{**SWEEPING, **extra_env})
+
+
+@contextmanager
+def own_postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL cluster of the test's own, to stop and restart; never the machine's."""
+    try:
+        server = PostgresServer()
+    except PostgresUnavailable as exc:
+        service_unavailable("PostgreSQL server", "this machine", exc)
+    with server:
+        yield server
+
+
+def own_postgres_stack(
+    server: PostgresServer, tmp: Path, openai: ServerThread, broker_url: str, **extra_env: str
+) -> Iterator[Stack]:
+    """A sweeping stack (as `sweeping_stack`) on a new database in the test's own cluster."""
+    url = server.create_database("expense_bot")
+    upgrade(url)
+    yield from _postgres_stack(tmp, openai, url, broker_url, **{**SWEEPING, **extra_env})
 
 
 def embedded_stack(tmp: Path, openai: ServerThread) -> Iterator[Stack]:

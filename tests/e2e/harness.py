@@ -1,5 +1,7 @@
 """Drives a running bot over HTTP the way employees, Slack and auditors do."""
 
+import subprocess
+import sys
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,6 +69,19 @@ class Stack:
             params=params,
             headers={"Authorization": f"Bearer {self.tokens[who]}"},
         )
+
+    def verify_audit_log(self) -> None:
+        """`expense-bot audit verify`, as an operator runs it: the hash chain is whole."""
+        done = subprocess.run(
+            [sys.executable, "-m", "app", "audit", "verify"],
+            env=self.env,
+            cwd=self.workdir,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "audit log intact" in done.stdout
 
     # The Slack side ---------------------------------------------------------------------
     def state(self) -> dict[str, Any]:

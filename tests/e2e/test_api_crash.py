@@ -2,6 +2,7 @@
 
 import concurrent.futures
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, func, select
@@ -9,23 +10,20 @@ from sqlalchemy.engine import Engine
 
 from models import AuditEvent, Decision, SlackRequestReceipt
 from slack.ids import ActionId
-from tests.e2e.conftest import sweeping_stack
-from tests.e2e.harness import Stack, expense_body, wait_for
+from tests.e2e.chaos import Rig, assert_consistent, chaos_rig, wait_idle_broker, wait_settled
+from tests.e2e.harness import expense_body, wait_for
 from tests.standins.server import ServerThread
 
 pytestmark = pytest.mark.e2e
 CLICKS = 15
 
 
-@pytest.fixture(scope="module")
-def lean_stack(
-    tmp_path_factory: pytest.TempPathFactory, openai_standin: ServerThread, redis_url: str
-) -> Iterator[Stack]:
+@pytest.fixture
+def rig(tmp_path: Path, openai_standin: ServerThread) -> Iterator[Rig]:
     # One listener thread: clicks are acked faster than they are applied, so a crash right
     # after the last ack leaves acked clicks unapplied, the case under test.
-    yield from sweeping_stack(
-        tmp_path_factory.mktemp("api-crash"), openai_standin, redis_url, SLACK_LISTENER_THREADS="1"
-    )
+    with chaos_rig(tmp_path, openai_standin, SLACK_LISTENER_THREADS="1") as rig:
+        yield rig
 
 
 def counts(engine: Engine, expense_ids: list[str]) -> tuple[int, int, int]:
@@ -49,8 +47,8 @@ def counts(engine: Engine, expense_ids: list[str]) -> tuple[int, int, int]:
     return int(decisions or 0), int(approvals or 0), int(unapplied or 0)
 
 
-def test_acked_clicks_survive_the_api_dying(lean_stack: Stack) -> None:
-    stack = lean_stack
+def test_acked_clicks_survive_the_api_dying(rig: Rig) -> None:
+    stack = rig.stack
     ids = [
         stack.submit_ok("alice", expense_body(amount=f"{1200 + n}.00", merchant=f"Acked {n}"))
         for n in range(CLICKS)
@@ -70,3 +68,10 @@ def test_acked_clicks_survive_the_api_dying(lean_stack: Stack) -> None:
         assert counts(engine, ids) == (CLICKS, CLICKS, 0)
     finally:
         engine.dispose()
+    # Then each card is redrawn without buttons and Alice is told, once.
+    wait_settled(stack, ids, timeout=60)
+    wait_idle_broker(rig.broker(), stack.env["CELERY_QUEUE"])
+    found = wait_settled(stack, ids, timeout=30)
+    assert_consistent(stack, ids, found)
+    assert {status for status, _step in found.expenses.values()} == {"approved"}
+    assert stack.state()["ephemerals"] == []  # nobody was told a click came too late

@@ -1,6 +1,7 @@
 """The worker survives a Redis restart, and a fatal error makes it exit non-zero.
 
-Each test here owns a redis-server on a free port, so stopping it disturbs nobody else.
+The tests here own a redis-server and a PostgreSQL cluster on free ports, so stopping them
+disturbs nobody else.
 
 Why a Redis restart used to stop the worker (celery 5.7.0, kombu 5.7.0, redis-py 8.1.0): on a
 lost connection Celery calls `connection.collect()` and then, since celery#10242 (GH-9705), also
@@ -19,12 +20,20 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import redis
 
-from tests.e2e.conftest import sweeping_stack
+from tests.e2e.chaos import (
+    UNACKED,
+    Answers,
+    assert_consistent,
+    burst_bodies,
+    submit_all,
+    wait_idle_broker,
+    wait_settled,
+)
+from tests.e2e.conftest import own_postgres, own_postgres_stack
 from tests.e2e.harness import Stack, expense_body, wait_for
 from tests.standins.redis_server import RedisServer
 from tests.standins.server import ServerThread
@@ -32,8 +41,6 @@ from tests.standins.server import ServerThread
 pytestmark = pytest.mark.e2e
 
 OUTAGE_SECONDS = 5.0
-# kombu's Redis transport keeps delivered-but-unacked messages in this hash.
-UNACKED = "unacked"
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +56,9 @@ def fault_stack(
     own_redis: RedisServer,
 ) -> Iterator[Stack]:
     # A Redis without persistence loses its queue on restart: the sweeper must bring it back.
-    yield from sweeping_stack(tmp_path_factory.mktemp("faults"), openai_standin, own_redis.url)
+    with own_postgres() as postgres:
+        tmp = tmp_path_factory.mktemp("faults")
+        yield from own_postgres_stack(postgres, tmp, openai_standin, own_redis.url)
 
 
 def broker(server: RedisServer) -> redis.Redis:
@@ -90,82 +99,32 @@ def test_worker_survives_redis_restarts_with_work_in_flight(
         assert_worker_alive(stack)
 
 
-def message_keys(stack: Stack) -> Counter[str]:
-    """How many Slack messages carry each dedupe key (cards, DMs, comments)."""
-    found: Counter[str] = Counter()
-    for message in stack.state()["messages"]:
-        key = ((message.get("metadata") or {}).get("event_payload") or {}).get("key")
-        if key:
-            found[key] += 1
-    return found
-
-
-def settled(stack: Stack, ids: list[str]) -> dict[str, dict[str, Any]] | None:
-    """Every expense decided or waiting on a human, with its card or DM sent."""
-    expenses = {eid: stack.expense(eid) for eid in ids}
-    keys = message_keys(stack)
-    for eid, expense in expenses.items():
-        status = expense["status"]
-        if status == "submitted":
-            return None
-        kind = "card" if status == "pending_approval" else "dm"
-        if not any(key.startswith(f"{kind}:{eid}:") for key in keys):
-            return None
-    return expenses
-
-
 def test_redis_restart_mid_burst_loses_and_doubles_nothing(
     fault_stack: Stack, own_redis: RedisServer
 ) -> None:
     stack = fault_stack
-    answers: list[int] = []
-    accepted: list[str] = []
-
-    def submit(n: int) -> None:
-        # Half are routine (auto-approved, then a DM), half need a human (a card).
-        amount = f"{40 + n}.00" if n % 2 else f"{1500 + n}.00"
-        response = stack.submit("alice", expense_body(amount=amount, merchant=f"Chaos {n}"))
-        answers.append(response.status_code)
-        if response.status_code == 202:
-            accepted.append(str(response.json()["id"]))
+    answers = Answers()
+    # Half are routine (auto-approved, then a DM), half need a human (a card).
+    bodies = burst_bodies("Chaos", 24, human_every=2)
 
     # A third of the burst before the outage, a third during it, a third after.
-    for n in range(8):
-        submit(n)
+    submit_all(stack, ["alice"], bodies[:8], answers, threads=1)
     own_redis.stop()
     down_since = time.monotonic()
-    for n in range(8, 16):
-        submit(n)
+    submit_all(stack, ["alice"], bodies[8:16], answers, threads=1)
     threading.Event().wait(max(0.0, OUTAGE_SECONDS - (time.monotonic() - down_since)))
     own_redis.start()
-    for n in range(16, 24):
-        submit(n)
+    submit_all(stack, ["alice"], bodies[16:], answers, threads=1)
 
     # Every 202 has its row, and nothing was refused for want of a broker.
-    assert answers == [202] * 24
-    assert len(set(accepted)) == 24
-    expenses = wait_for(lambda: settled(stack, accepted), timeout=120, what="the burst to settle")
+    assert answers.codes == {202: 24}
+    wait_settled(stack, answers.accepted, timeout=120)
     # Nothing is still queued or held: no late duplicate can land after these checks.
-    client = broker(own_redis)
-    queue = stack.env["CELERY_QUEUE"]
-    wait_for(lambda: client.llen(queue) + client.hlen(UNACKED) == 0, what="an idle broker")
-
-    keys = message_keys(stack)
-    doubled = {key: n for key, n in keys.items() if n > 1}
-    assert doubled == {}
-    statuses = Counter(e["status"] for e in expenses.values())
-    assert statuses["approved"] >= 1
-    assert statuses["pending_approval"] >= 1
-    for eid, expense in expenses.items():
-        actions = Counter(e["action"] for e in expense["history"])
-        assert actions["submitted"] == 1, (eid, actions)
-        assert actions["llm_reviewed"] == 1, (eid, actions)
-        assert actions["auto_approved"] + actions["routed_to_human"] == 1, (eid, actions)
-        assert expense["decisions"] == []
-        if expense["status"] == "pending_approval":
-            assert [k for k in keys if k.startswith(f"card:{eid}:")] == [f"card:{eid}:0"]
-        else:
-            assert [k for k in keys if k.startswith(f"dm:{eid}:")] == [f"dm:{eid}:approved"]
+    wait_idle_broker(broker(own_redis), stack.env["CELERY_QUEUE"])
+    found = wait_settled(stack, answers.accepted, timeout=30)
+    assert_consistent(stack, answers.accepted, found)
+    statuses = Counter(found.expenses[eid][0] for eid in answers.accepted)
+    assert statuses == {"approved": 12, "pending_approval": 12}
     assert_worker_alive(stack)
 
 
