@@ -9,6 +9,7 @@ from typing import Any
 from app.domain.errors import InvalidMoney, PolicyError
 from app.domain.money import normalize_currency
 from app.domain.routing import RoutingPolicy, parse_routing
+from app.domain.timers import TimerPolicy, parse_timers
 
 # Stored in columns of these sizes with every decision.
 VERSION_MAX_LENGTH = 64
@@ -39,6 +40,8 @@ class Policy:
     routing: RoutingPolicy = RoutingPolicy()
     # Slack channel that receives the audit log's head hash once a day; None: no daily post.
     audit_witness_channel: str | None = None
+    # Reminders, escalations and expiry of open steps, and the calendar they count in.
+    timers: TimerPolicy = TimerPolicy()
     # The file's exact text and the SHA-256 of its bytes, when it was read from a file: every
     # decision names them, and the text is kept so auditors can read the rules that applied.
     source_text: str | None = field(default=None, repr=False, compare=False)
@@ -144,4 +147,5 @@ def parse_policy(raw: Mapping[str, Any]) -> Policy:
         show_ai_reasons_to_submitter=show_reasons,
         audit_witness_channel=witness.strip() if witness else None,
         routing=parse_routing(raw),
+        timers=parse_timers(raw, frozenset(categories)),
     )
