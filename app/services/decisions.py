@@ -22,10 +22,11 @@ from app.domain.roles import Role
 from app.domain.routing import check_may_decide
 from app.domain.workflow import Action, Status, approval_action, step_is_open
 from app.services import audit
+from app.services.delegations import delegate_of
 from app.services.employees import find_by_slack_id
 from app.services.routing import open_next, person, plan_of, step_at, steps_of
 from app.services.transitions import apply_transition
-from models import Comment, Decision, Employee, Expense
+from models import ApprovalStep, Comment, Decision, Employee, Expense
 from models.base import utcnow
 
 MAX_REASON_LENGTH = 2000
@@ -70,8 +71,8 @@ def _slack_actor(slack_user_id: str, person: Employee | None) -> Actor:
     return Actor.slack_user(slack_user_id, person.id, person.email)
 
 
-def _context(session: Session, expense: Expense, **details: Json) -> EventContext:
-    """Each human decision is logged with the money, policy and AI advice it was made on."""
+def decision_context(session: Session, expense: Expense, **details: Json) -> EventContext:
+    """Each decision is logged with the money, policy and AI advice it was made on."""
     amount = in_minor_units(expense.amount, expense.currency)
     return EventContext(
         valuation=audit.gate_valuation(session, expense.id, amount, expense.currency),
@@ -112,17 +113,24 @@ def _named_approvers(session: Session, expense_id: uuid.UUID) -> set[int]:
     return named
 
 
-def _approvers_so_far(session: Session, expense_id: uuid.UUID) -> set[int]:
-    """Who approved an earlier step of this chain: they may not approve another."""
-    return {
-        decided_by
-        for decided_by in session.scalars(
-            select(Decision.decided_by_id).where(
-                Decision.expense_id == expense_id, Decision.outcome == Verdict.APPROVE.value
-            )
+def approvers_so_far(session: Session, expense_id: uuid.UUID) -> set[int]:
+    """Who approved an earlier step of this chain, or had a delegate approve it for them: they
+    may not approve another."""
+    rows = session.execute(
+        select(Decision.decided_by_id, Decision.acting_for_id).where(
+            Decision.expense_id == expense_id, Decision.outcome == Verdict.APPROVE.value
         )
-        if decided_by is not None
-    }
+    )
+    return {person for row in rows for person in row if person is not None}
+
+
+def _acting_for(session: Session, waiting: ApprovalStep, decider: Employee | None) -> int | None:
+    """The step's assignee, when `decider` holds their delegation now."""
+    assignee = waiting.assignee_id
+    if decider is None or assignee is None or decider.id == assignee:
+        return None
+    holder = delegate_of(session, assignee, utcnow())
+    return assignee if holder is not None and holder.id == decider.id else None
 
 
 def _refuse(
@@ -143,7 +151,9 @@ def _refuse(
         from_status=expense.status,
         to_status=expense.status,
         reason=str(refusal),
-        context=_context(session, expense, code=refusal.code, attempted=attempted, step=step),
+        context=decision_context(
+            session, expense, code=refusal.code, attempted=attempted, step=step
+        ),
     )
     role = expense.steps[step] if step < len(expense.steps) else None
     return DecisionOutcome(Result.REFUSED, refusal=refusal.code, step_role=role)
@@ -158,7 +168,8 @@ def decide_step(
     verdict: Verdict,
     reason: str | None = None,
 ) -> DecisionOutcome:
-    expense = session.get(Expense, expense_id)
+    # Locked: the scheduler escalating this step waits for the decision, or the decision for it.
+    expense = session.get(Expense, expense_id, with_for_update=True)
     if expense is None:
         raise NotFound("no such expense")
     if not step_is_open(Status(expense.status), expense.current_step, step):
@@ -168,14 +179,15 @@ def decide_step(
     if waiting is None:  # routed before steps had rows, and not migrated: nothing to decide
         return closed_step(session, expense, step)
     step_role = waiting.role
+    acting_for = _acting_for(session, waiting, decider)
     try:
         check_may_decide(
             decider=person(decider) if decider else None,
             submitter_id=expense.submitter_id,
             step=plan_of(waiting),
             assignee_id=waiting.assignee_id,
-            acting_for_id=None,
-            approved_earlier_steps=_approvers_so_far(session, expense.id),
+            acting_for_id=acting_for,
+            approved_earlier_steps=approvers_so_far(session, expense.id),
         )
     except DecisionRefused as refusal:
         return _refuse(
@@ -204,10 +216,13 @@ def decide_step(
             role=step_role,
             outcome=verdict.value,
             decided_by_id=decider.id,
+            acting_for_id=acting_for,
             slack_user_id=slack_user_id,
             reason=reason,
         )
     )
+    principal = session.get(Employee, acting_for) if acting_for is not None else None
+    on_behalf: dict[str, Json] = {"acting_for": principal.email} if principal else {}
     audit_action = {
         Action.APPROVE_STEP: AuditAction.STEP_APPROVED,
         Action.APPROVE: AuditAction.APPROVED,
@@ -222,7 +237,9 @@ def decide_step(
         from_status=from_status,
         to_status=expense.status,
         reason=reason,
-        context=_context(session, expense, step=step, role=step_role, decided_by=decider.email),
+        context=decision_context(
+            session, expense, step=step, role=step_role, decided_by=decider.email, **on_behalf
+        ),
     )
     enqueue_after_commit(session, job_names.UPDATE_APPROVAL_CARD, str(expense.id), step)
     if action is Action.APPROVE_STEP:
@@ -281,7 +298,7 @@ def comment(
         from_status=expense.status,
         to_status=expense.status,
         reason=text,
-        context=_context(session, expense, comment_id=note.id),
+        context=decision_context(session, expense, comment_id=note.id),
     )
     enqueue_after_commit(session, job_names.POST_COMMENT, note.id)
     return DecisionOutcome(Result.DECIDED)

@@ -23,7 +23,7 @@ from tests.conftest import JobRecorder
 POLICY = load_policy(DEFAULT_POLICY_FILE)
 
 
-def person(db: Database, *roles: str) -> Employee:
+def person(db: Database, *roles: str, manager: Employee | None = None) -> Employee:
     tag = uuid.uuid4().hex[:10]
     with db.session() as session:
         return add_employee(
@@ -32,6 +32,7 @@ def person(db: Database, *roles: str) -> Employee:
             name=tag,
             slack_user_id=f"U{tag.upper()}",
             roles=roles,
+            manager_email=manager.email if manager else None,
         )
 
 
