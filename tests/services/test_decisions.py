@@ -67,14 +67,15 @@ def click(
     who: Employee,
     verdict: decisions.Verdict = decisions.Verdict.APPROVE,
     reason: str | None = None,
+    step: int = 0,
 ) -> decisions.DecisionOutcome:
-    """What a button click on step 0 does, in its own transaction."""
+    """What a button click on `step` does, in its own transaction."""
     assert who.slack_user_id
     with db.session() as session:
         return decisions.decide_step(
             session,
             expense_id=expense_id,
-            step=0,
+            step=step,
             slack_user_id=who.slack_user_id,
             verdict=verdict,
             reason=reason,

@@ -21,7 +21,7 @@ from app.services.routing import step_at
 from models import AuditEvent, Decision, Employee
 from models.base import utcnow
 from tests.conftest import JobRecorder
-from tests.services.test_decisions import POLICY, pending_expense
+from tests.services.test_decisions import POLICY, click, pending_expense
 from tests.services.test_decisions import person as employee
 
 POLICY_TIMED = replace(
@@ -65,15 +65,7 @@ def events(db: Database, expense_id: uuid.UUID | None, action: str) -> list[Audi
 def decide(
     db: Database, expense_id: uuid.UUID, who: Employee, step: int = 0
 ) -> decisions.DecisionOutcome:
-    assert who.slack_user_id
-    with db.session() as session:
-        return decisions.decide_step(
-            session,
-            expense_id=expense_id,
-            step=step,
-            slack_user_id=who.slack_user_id,
-            verdict=decisions.Verdict.APPROVE,
-        )
+    return click(db, expense_id, who, step=step)
 
 
 def mine(jobs: JobRecorder, name: str, expense_id: uuid.UUID) -> int:
