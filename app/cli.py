@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 from app.cli_audit import add_audit_commands, record_operator_action
 from app.cli_directory import add_directory_commands
 from app.cli_report import add_report_commands
+from app.cli_timers import add_timer_commands
 from app.domain.audit import AuditAction
 from app.domain.errors import DomainError, PolicyError
 from app.domain.roles import Role
@@ -249,6 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("doctor", help="show the effective configuration").set_defaults(run=cmd_doctor)
     add_audit_commands(sub)
     add_report_commands(sub)
+    add_timer_commands(sub)
     return parser
 
 

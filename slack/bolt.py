@@ -13,7 +13,7 @@ from app.services.slack_requests import record_foreign_request
 from app.settings import Settings
 from models import SlackRequestReceipt
 from slack.decision_requests import decision_request
-from slack.listeners import actions, views
+from slack.listeners import actions, commands, views
 from slack.listeners.common import RECEIPT, AfterAck
 from slack.origin import SlackOrigin, claimed_app_id
 
@@ -91,4 +91,5 @@ def build_bolt_app(settings: Settings, db: Database, client: WebClient) -> App:
     after_ack = AfterAck(threads)
     actions.register(bolt, db, after_ack)
     views.register(bolt, db, after_ack)
+    commands.register(bolt, db, after_ack)
     return bolt

@@ -10,7 +10,13 @@ from fastapi import Body, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from slack.sandbox.page import render_page
-from slack.sandbox.payloads import block_actions, signed_request, view_submission
+from slack.sandbox.payloads import (
+    block_actions,
+    signed_form,
+    signed_request,
+    slash_command,
+    view_submission,
+)
 from slack.sandbox.web_api import ApiError, SandboxState, WebApi, parse_args
 
 DEFAULT_ACTOR = "U0BOB"
@@ -114,7 +120,9 @@ def create_sandbox_app(*, bot_token: str, signing_secret: str, events_url: str) 
         return {"trigger_id": state.issue_trigger(user)}
 
     async def send_to_bot(payload: dict[str, Any]) -> httpx.Response:
-        body, headers = signed_request(payload, signing_secret)
+        return await send_signed(*signed_request(payload, signing_secret))
+
+    async def send_signed(body: bytes, headers: dict[str, str]) -> httpx.Response:
         async with httpx.AsyncClient(timeout=10) as client:
             return await client.post(events_url, content=body, headers=headers)
 
@@ -193,6 +201,23 @@ def create_sandbox_app(*, bot_token: str, signing_secret: str, events_url: str) 
         if answer.get("response_action") == "errors":
             return back(actor, answer.get("errors", {}))
         entry["open"] = False
+        return back(actor)
+
+    @sandbox.post("/ui/command")
+    async def command(
+        name: Annotated[str, Form(alias="command")],
+        actor: Annotated[str, Form(alias="as")],
+        text: Annotated[str, Form()] = "",
+    ) -> Response:
+        """A slash command typed in the actor's DM with the bot; `<@U…>` mentions as Slack
+        escapes them."""
+        before = len(state.ephemerals)
+        fields = slash_command(user_id=actor, command=name, text=text, channel="D" + actor[1:])
+        await send_signed(*signed_form(fields, signing_secret))
+        for _ in range(20):  # the answer comes after the ack; show it on the next page
+            if len(state.ephemerals) > before:
+                break
+            await asyncio.sleep(0.05)
         return back(actor)
 
     @sandbox.post("/ui/close")

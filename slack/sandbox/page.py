@@ -106,6 +106,11 @@ def render_page(state: SandboxState, actor: str, errors: dict[str, str]) -> str:
         '<form method="get" action="./">Acting as Slack user '
         f'<input name="as" value="{html.escape(actor)}" size="14"> <button>Switch</button>'
         ' <a href="./?as=' + html.escape(actor) + '">refresh</a></form>',
+        '<form method="post" action="ui/command">Slash command '
+        '<input name="command" value="/expense-delegate" size="18"> '
+        '<input name="text" placeholder="&lt;@U0CAROL&gt; 2026-12-24" size="30">'
+        f'<input type="hidden" name="as" value="{html.escape(actor)}"> '
+        "<button>Send</button></form>",
     ]
     for entry in snap["views"].values():
         if entry["open"] and entry["user"] == actor:
