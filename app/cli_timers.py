@@ -35,15 +35,19 @@ def cmd_timers_tick(settings: "Settings", args: argparse.Namespace) -> int:
 
 
 def cmd_delegate(settings: "Settings", args: argparse.Namespace) -> int:
-    from app.cli import EXIT_OK, _database
+    from app.cli import EXIT_OK
+    from app.db import Database
     from app.domain.audit import Channel
     from app.domain.errors import NotFound
     from app.services.audit import cli_operator
     from app.services.delegations import delegate
     from app.services.employees import find_by_email
     from models.base import utcnow
+    from tasks.celery_app import send_jobs
 
-    with _database(settings).session() as session:
+    # Cards already waiting on the approver go to the delegate too: jobs for the workers.
+    db = Database(settings.database_url, job_sender=send_jobs)
+    with db.session() as session:
         people = []
         for email in (args.principal, args.delegate):
             found = find_by_email(session, email)

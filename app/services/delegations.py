@@ -5,10 +5,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from app import job_names
+from app.db import enqueue_after_commit
 from app.domain.audit import Actor, AuditAction, Channel, EventContext
 from app.domain.errors import DomainError
+from app.domain.workflow import Status
 from app.services import audit
-from models import Delegation, Employee
+from models import ApprovalStep, Delegation, Employee, Expense
 
 
 class DelegationRefused(DomainError):
@@ -26,7 +29,8 @@ def delegate(
     channel: Channel,
 ) -> Delegation:
     """`delegate` decides `principal`'s steps from now to the end of `until` (UTC); this
-    replaces any delegation `principal` gave before."""
+    replaces any delegation `principal` gave before. Cards already waiting on `principal` are
+    posted again, which sends the delegate their copy (each card is posted once)."""
     if principal.id == delegate.id:
         raise DelegationRefused("nobody can delegate to themselves")
     for person in (principal, delegate):
@@ -62,6 +66,17 @@ def delegate(
             }
         ),
     )
+    waiting = session.execute(
+        select(ApprovalStep.expense_id, ApprovalStep.position)
+        .join(Expense, Expense.id == ApprovalStep.expense_id)
+        .where(
+            ApprovalStep.assignee_id == principal.id,
+            ApprovalStep.position == Expense.current_step,
+            Expense.status == Status.PENDING_APPROVAL.value,
+        )
+    ).all()
+    for expense_id, position in waiting:
+        enqueue_after_commit(session, job_names.POST_APPROVAL_CARD, str(expense_id), position)
     return row
 
 

@@ -164,15 +164,16 @@ def test_a_delegate_decides_acting_for_the_approver_under_the_same_duties(timed:
     boss, boss_slack = hire(timed, "boss", "approver")
     deputy, deputy_slack = hire(timed, "deputy", "approver", "finance", manager=boss)
     submitter, _ = hire(timed, "ann", manager=boss)
+    # Two steps: the boss's (the deputy decides it for them), then finance. The card is out
+    # before the boss delegates: the deputy gets a copy of it then.
+    expense_id = timed.submit_ok(submitter, expense_body(amount="11000.00"))
+    assert timed.card(expense_id)["channel"] == dm(boss_slack)
     until = (datetime.now(UTC) + timedelta(days=3)).date().isoformat()
     delegate_in_slack(timed, boss_slack, f"<@{deputy_slack}|deputy> {until}")
     wait_for(
         lambda: any("now decides your approval steps" in t for t in timed.ephemerals(boss_slack)),
         what="the delegation confirmed",
     )
-
-    # Two steps: the boss's (the deputy decides it for them), then finance.
-    expense_id = timed.submit_ok(submitter, expense_body(amount="11000.00"))
     copy = wait_for(
         lambda: next(iter(timed.messages(f"card:{expense_id}:0:delegate:{deputy_slack}")), None),
         what="the deputy's copy of the card",

@@ -166,12 +166,17 @@ def away(db: Database, principal: Employee, deputy: Employee, until: date | None
         )
 
 
-def test_a_delegates_decision_is_recorded_acting_for_the_approver(db: Database) -> None:
+def test_a_delegates_decision_is_recorded_acting_for_the_approver(
+    db: Database, jobs: JobRecorder
+) -> None:
     boss, deputy = employee(db, "approver"), employee(db)
     expense_id = pending_expense(db, employee(db, manager=boss))
     outsider = employee(db, "approver")
     assert decide(db, expense_id, outsider).refusal == "not_your_step"
+    cards = mine(jobs, job_names.POST_APPROVAL_CARD, expense_id)
     away(db, boss, deputy)
+    # The card already waiting on the boss is posted again: its delegate copy goes out.
+    assert mine(jobs, job_names.POST_APPROVAL_CARD, expense_id) == cards + 1
     assert decide(db, expense_id, deputy).result is decisions.Result.DECIDED
     with db.session() as session:
         decision = session.scalar(select(Decision).where(Decision.expense_id == expense_id))
