@@ -2,14 +2,22 @@
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, and_, cast, delete, exists, literal, or_, select
+from sqlalchemy import ColumnElement, String, and_, cast, delete, exists, literal, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Exists
 
 from app import job_names
 from app.db import Job
 from app.domain.workflow import FINAL_STATUSES, Status
-from models import Comment, Decision, Employee, Expense, SlackMessage, SlackRequestReceipt
+from models import (
+    ApprovalStep,
+    Comment,
+    Decision,
+    Employee,
+    Expense,
+    SlackMessage,
+    SlackRequestReceipt,
+)
 
 BATCH = 200
 # Submitters are told about recent outcomes only; a week-old missed DM is better left unsent.
@@ -135,3 +143,49 @@ def purge_replay_receipts(session: Session, *, before: datetime) -> None:
             ),
         )
     )
+
+
+def _unsent(prefix: str, suffix: str = "") -> ColumnElement[bool]:
+    """No sent outbox message has the key `prefix<expense>:<step>suffix`."""
+    key = literal(prefix) + cast(ApprovalStep.expense_id, String) + literal(":")
+    key = key + cast(ApprovalStep.position, String) + literal(suffix)
+    return ~exists().where(SlackMessage.dedupe_key == key, SlackMessage.sent_at.is_not(None))
+
+
+def lost_timer_jobs(session: Session, *, stuck_before: datetime, since: datetime) -> list[Job]:
+    """The scheduler's follow-ups lost between its commit and the broker, for the sweeper: a
+    reminder or an escalated card never posted, an expired expense's card never redrawn."""
+    unreminded = session.execute(
+        select(ApprovalStep.expense_id, ApprovalStep.position).where(
+            ApprovalStep.reminded_at < stuck_before,
+            ApprovalStep.reminded_at > since,
+            _unsent("remind:"),
+        )
+    ).all()
+    unescalated = session.execute(
+        select(ApprovalStep.expense_id, ApprovalStep.position).where(
+            ApprovalStep.escalated_at < stuck_before,
+            ApprovalStep.escalated_at > since,
+            _unsent("card:", ":escalated"),
+        )
+    ).all()
+    expired_cards = session.execute(
+        select(SlackMessage.expense_id, SlackMessage.step)
+        .join(Expense, Expense.id == SlackMessage.expense_id)
+        .where(
+            Expense.status == Status.EXPIRED.value,
+            Expense.updated_at < stuck_before,
+            Expense.updated_at > since,
+            SlackMessage.kind == "card",
+            SlackMessage.sent_at.is_not(None),
+            or_(
+                SlackMessage.refreshed_at.is_(None), SlackMessage.refreshed_at < Expense.updated_at
+            ),
+        )
+        .distinct()
+    ).all()
+    return [
+        *(Job(job_names.SEND_REMINDER, (str(e), p)) for e, p in unreminded),
+        *(Job(job_names.POST_ESCALATED_CARD, (str(e), p)) for e, p in unescalated),
+        *(Job(job_names.UPDATE_APPROVAL_CARD, (str(e), p)) for e, p in expired_cards),
+    ]

@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app import job_names
 from app.db import Database
@@ -17,12 +17,14 @@ from app.domain.routing import RoutingPolicy
 from app.domain.timers import Duration, StepTimers, TimerAction, TimerPolicy
 from app.services import decisions, timers
 from app.services.delegations import DelegationRefused, delegate
+from app.services.recovery import lost_timer_jobs
 from app.services.routing import step_at
-from models import AuditEvent, Decision, Employee
+from models import ApprovalStep, AuditEvent, Decision, Employee, SlackMessage
 from models.base import utcnow
 from tests.conftest import JobRecorder
 from tests.services.test_decisions import POLICY, click, pending_expense
 from tests.services.test_decisions import person as employee
+from tests.services.test_recovery import age, sent
 
 POLICY_TIMED = replace(
     POLICY,
@@ -212,3 +214,52 @@ def test_delegations_are_checked_and_replace_each_other(db: Database) -> None:
     expense_id = pending_expense(db, employee(db, manager=boss))
     assert decide(db, expense_id, first).refusal == "not_your_step"
     assert decide(db, expense_id, second).result is decisions.Result.DECIDED
+
+
+def age_step(db: Database, expense_id: uuid.UUID, opened_ago: timedelta) -> None:
+    with db.session() as session:
+        session.execute(
+            update(ApprovalStep)
+            .where(ApprovalStep.expense_id == expense_id)
+            .values(opened_at=utcnow() - opened_ago)
+        )
+
+
+def test_the_sweeper_resends_the_schedulers_lost_follow_ups(db: Database) -> None:
+    reminded, expired = pending_expense(db, employee(db)), pending_expense(db, employee(db))
+    age_step(db, reminded, timedelta(minutes=150))
+    age_step(db, expired, timedelta(hours=4))
+    run_tick(db, utcnow() - timedelta(minutes=10))
+    age(db, expired)  # the expiry committed a while ago...
+    sent(db, expired, "card", step=0)  # ...and its card, posted before, was never redrawn
+
+    def lost() -> set[tuple[str, tuple[object, ...]]]:
+        with db.session() as session:
+            found = lost_timer_jobs(
+                session,
+                stuck_before=utcnow() - timedelta(minutes=5),
+                since=utcnow() - timedelta(days=1),
+            )
+        return {(j.task, j.args) for j in found if uuid.UUID(str(j.args[0])) in {reminded, expired}}
+
+    assert lost() == {
+        (job_names.SEND_REMINDER, (str(reminded), 0)),
+        (job_names.UPDATE_APPROVAL_CARD, (str(expired), 0)),
+    }
+    with db.session() as session:
+        session.add(
+            SlackMessage(
+                dedupe_key=f"remind:{reminded}:0",
+                expense_id=reminded,
+                kind="reminder",
+                channel="C1",
+                ts="1.2",
+                sent_at=utcnow(),
+            )
+        )
+        session.execute(
+            update(SlackMessage)
+            .where(SlackMessage.expense_id == expired)
+            .values(refreshed_at=utcnow())
+        )
+    assert lost() == set()
