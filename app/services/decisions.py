@@ -113,12 +113,18 @@ def _named_approvers(session: Session, expense_id: uuid.UUID) -> set[int]:
     return named
 
 
-def approvers_so_far(session: Session, expense_id: uuid.UUID) -> set[int]:
-    """Who approved an earlier step of this chain, or had a delegate approve it for them: they
-    may not approve another."""
+def approvers_so_far(session: Session, expense_id: uuid.UUID, step: int) -> set[int]:
+    """Who approved a step before `step` of this chain, or had a delegate approve it for them:
+    they may not approve another.
+
+    Only earlier steps: a decision on `step` itself that committed a moment ago is a lost race,
+    answered as "already decided" by the conditional transition, not as a second step.
+    """
     rows = session.execute(
         select(Decision.decided_by_id, Decision.acting_for_id).where(
-            Decision.expense_id == expense_id, Decision.outcome == Verdict.APPROVE.value
+            Decision.expense_id == expense_id,
+            Decision.step < step,
+            Decision.outcome == Verdict.APPROVE.value,
         )
     )
     return {person for row in rows for person in row if person is not None}
@@ -168,8 +174,7 @@ def decide_step(
     verdict: Verdict,
     reason: str | None = None,
 ) -> DecisionOutcome:
-    # Locked: the scheduler escalating this step waits for the decision, or the decision for it.
-    expense = session.get(Expense, expense_id, with_for_update=True)
+    expense = session.get(Expense, expense_id)
     if expense is None:
         raise NotFound("no such expense")
     if not step_is_open(Status(expense.status), expense.current_step, step):
@@ -179,16 +184,31 @@ def decide_step(
     if waiting is None:  # routed before steps had rows, and not migrated: nothing to decide
         return closed_step(session, expense, step)
     step_role = waiting.role
-    acting_for = _acting_for(session, waiting, decider)
-    try:
+
+    def authorize(step_row: ApprovalStep) -> int | None:
+        """Check the decider against who the step waits on; returns whom they act for."""
+        acting_for = _acting_for(session, step_row, decider)
         check_may_decide(
             decider=person(decider) if decider else None,
             submitter_id=expense.submitter_id,
-            step=plan_of(waiting),
-            assignee_id=waiting.assignee_id,
+            step=plan_of(step_row),
+            assignee_id=step_row.assignee_id,
             acting_for_id=acting_for,
-            approved_earlier_steps=approvers_so_far(session, expense.id),
+            approved_earlier_steps=approvers_so_far(session, expense.id, step),
         )
+        return acting_for
+
+    try:
+        acting_for = authorize(waiting)
+        checked = waiting.assignee_id
+        # Lock the expense, as the scheduler does before it escalates, then look again: if the
+        # step passed to someone else meanwhile, the decider is checked against them.
+        session.refresh(expense, with_for_update=True)
+        if not step_is_open(Status(expense.status), expense.current_step, step):
+            return closed_step(session, expense, step)
+        session.refresh(waiting)
+        if waiting.assignee_id != checked:
+            acting_for = authorize(waiting)
     except DecisionRefused as refusal:
         return _refuse(
             session,

@@ -55,7 +55,7 @@ def _target(
         backup=person(backup) if backup else None,
         people={manager.id: person(manager)} if manager else {},
         submitter_id=expense.submitter_id,
-        approved_earlier_steps=approvers_so_far(session, expense.id),
+        approved_earlier_steps=approvers_so_far(session, expense.id, step.position),
     )
 
 

@@ -5,9 +5,10 @@ import threading
 import uuid
 from dataclasses import replace
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from app import job_names
 from app.db import Database
@@ -22,9 +23,8 @@ from app.services.routing import step_at
 from models import ApprovalStep, AuditEvent, Decision, Employee, SlackMessage
 from models.base import utcnow
 from tests.conftest import JobRecorder
-from tests.services.test_decisions import POLICY, click, pending_expense
-from tests.services.test_decisions import person as employee
-from tests.services.test_recovery import age, sent
+from tests.factories import POLICY, age, click, pending_expense, sent
+from tests.factories import person as employee
 
 POLICY_TIMED = replace(
     POLICY,
@@ -263,3 +263,29 @@ def test_the_sweeper_resends_the_schedulers_lost_follow_ups(db: Database) -> Non
             .values(refreshed_at=utcnow())
         )
     assert lost() == set()
+
+
+def test_a_click_checked_before_an_escalation_commits_is_checked_again(db: Database) -> None:
+    director = employee(db, "approver")
+    boss = employee(db, "approver", manager=director)
+    expense_id = pending_expense(db, employee(db, manager=boss))
+    escalated: list[list[TimerAction]] = []
+
+    def escalate_meanwhile(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        # The scheduler commits after the click was checked against the boss, before it locks.
+        if not escalated and "FROM decisions" in statement:
+            escalated.append(run_tick(db, opened(db, expense_id) + timedelta(hours=2)))
+
+    assert boss.slack_user_id
+    with db.session() as late:
+        event.listen(late.connection(), "before_cursor_execute", escalate_meanwhile)
+        outcome = decisions.decide_step(
+            late,
+            expense_id=expense_id,
+            step=0,
+            slack_user_id=boss.slack_user_id,
+            verdict=decisions.Verdict.APPROVE,
+        )
+    assert TimerAction.ESCALATE in escalated[0]
+    assert outcome.refusal == "not_your_step"
+    assert decide(db, expense_id, director).result is decisions.Result.DECIDED

@@ -1,0 +1,104 @@
+"""Shared test data for service-level tests: people, expenses waiting on a step, clicks, and
+expenses and Slack messages made to look old or sent."""
+
+import uuid
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy import update
+
+from app.db import Database
+from app.domain.advice import LlmUnavailable
+from app.domain.gate import route_expense
+from app.domain.rules import ExpenseFacts
+from app.policy_loader import load_policy
+from app.services import decisions, evaluation, expenses
+from app.services.employees import add_employee
+from app.settings import DEFAULT_POLICY_FILE
+from models import Employee, Expense, SlackMessage
+from models.base import utcnow
+
+POLICY = load_policy(DEFAULT_POLICY_FILE)
+
+
+def person(db: Database, *roles: str, manager: Employee | None = None) -> Employee:
+    tag = uuid.uuid4().hex[:10]
+    with db.session() as session:
+        return add_employee(
+            session,
+            email=f"{tag}@t.example",
+            name=tag,
+            slack_user_id=f"U{tag.upper()}",
+            roles=roles,
+            manager_email=manager.email if manager else None,
+        )
+
+
+def new_expense(amount: str = "1500.00") -> expenses.NewExpense:
+    return expenses.NewExpense(
+        amount=Decimal(amount),
+        currency="USD",
+        category="travel",
+        merchant="Rail",
+        description="trip",
+        incurred_on=date(2026, 11, 1),
+        receipt_url="https://r.example/1",
+    )
+
+
+def pending_expense(db: Database, submitter: Employee, amount: str = "1500.00") -> uuid.UUID:
+    with db.session() as session:
+        expense, _ = expenses.submit(session, submitter, new_expense(amount), None)
+        expense_id = expense.id
+    facts = ExpenseFacts(Decimal(amount), "USD", "travel", True)
+    advice = LlmUnavailable("test")
+    with db.session() as session:
+        assert evaluation.record_gate_decision(
+            session, expense_id, route_expense(POLICY, facts, advice), advice, POLICY
+        )
+    return expense_id
+
+
+def click(
+    db: Database,
+    expense_id: uuid.UUID,
+    who: Employee,
+    verdict: decisions.Verdict = decisions.Verdict.APPROVE,
+    reason: str | None = None,
+    step: int = 0,
+) -> decisions.DecisionOutcome:
+    """What a button click on `step` does, in its own transaction."""
+    assert who.slack_user_id
+    with db.session() as session:
+        return decisions.decide_step(
+            session,
+            expense_id=expense_id,
+            step=step,
+            slack_user_id=who.slack_user_id,
+            verdict=verdict,
+            reason=reason,
+        )
+
+
+def age(db: Database, expense_id: uuid.UUID, minutes: int = 10) -> None:
+    with db.session() as session:
+        session.execute(
+            update(Expense)
+            .where(Expense.id == expense_id)
+            .values(updated_at=utcnow() - timedelta(minutes=minutes))
+        )
+
+
+def sent(db: Database, expense_id: uuid.UUID, kind: str, step: int | None = None) -> None:
+    with db.session() as session:
+        session.add(
+            SlackMessage(
+                dedupe_key=f"{kind}:{expense_id}:{step}:{uuid.uuid4().hex}",
+                expense_id=expense_id,
+                kind=kind,
+                step=step,
+                channel="C1",
+                ts="1.1",
+                sent_at=utcnow(),
+            )
+        )
