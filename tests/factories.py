@@ -4,8 +4,10 @@ expenses and Slack messages made to look old or sent."""
 import uuid
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import update
+from sqlalchemy.orm import Session
 
 from app.db import Database
 from app.domain.advice import LlmUnavailable
@@ -68,16 +70,22 @@ def click(
     step: int = 0,
 ) -> decisions.DecisionOutcome:
     """What a button click on `step` does, in its own transaction."""
-    assert who.slack_user_id
     with db.session() as session:
-        return decisions.decide_step(
-            session,
-            expense_id=expense_id,
-            step=step,
-            slack_user_id=who.slack_user_id,
-            verdict=verdict,
-            reason=reason,
-        )
+        return decide_in(session, expense_id, who, verdict=verdict, reason=reason, step=step)
+
+
+def decide_in(
+    session: Session, expense_id: uuid.UUID, who: Employee, **choice: Any
+) -> decisions.DecisionOutcome:
+    """A click inside a transaction the test holds (to interleave something with it); approves
+    step 0 unless `choice` says otherwise (`verdict`, `reason`, `step`)."""
+    assert who.slack_user_id
+    return decisions.decide_step(
+        session,
+        expense_id=expense_id,
+        slack_user_id=who.slack_user_id,
+        **{"step": 0, "verdict": decisions.Verdict.APPROVE, **choice},
+    )
 
 
 def age(db: Database, expense_id: uuid.UUID, minutes: int = 10) -> None:

@@ -23,7 +23,7 @@ from app.services.routing import step_at
 from models import ApprovalStep, AuditEvent, Decision, Employee, SlackMessage
 from models.base import utcnow
 from tests.conftest import JobRecorder
-from tests.factories import POLICY, age, click, pending_expense, sent
+from tests.factories import POLICY, age, click, decide_in, pending_expense, sent
 from tests.factories import person as employee
 
 POLICY_TIMED = replace(
@@ -276,16 +276,9 @@ def test_a_click_checked_before_an_escalation_commits_is_checked_again(db: Datab
         if not escalated and "FROM decisions" in statement:
             escalated.append(run_tick(db, opened(db, expense_id) + timedelta(hours=2)))
 
-    assert boss.slack_user_id
     with db.session() as late:
         event.listen(late.connection(), "before_cursor_execute", escalate_meanwhile)
-        outcome = decisions.decide_step(
-            late,
-            expense_id=expense_id,
-            step=0,
-            slack_user_id=boss.slack_user_id,
-            verdict=decisions.Verdict.APPROVE,
-        )
+        outcome = decide_in(late, expense_id, boss)
     assert TimerAction.ESCALATE in escalated[0]
     assert outcome.refusal == "not_your_step"
     assert decide(db, expense_id, director).result is decisions.Result.DECIDED
