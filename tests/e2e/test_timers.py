@@ -1,65 +1,41 @@
 """Time and delegation end to end: a real API and worker, signed Slack payloads, and the clock
-moved by ticks sent at future moments (`expense-bot timers tick --at`), never waited for."""
+moved by ticks sent at future moments (`expense-bot timers tick --at`), never waited for. The
+shipped policy: remind after 2 days, escalate after 4, expire after 14 (calendar time)."""
 
 import json
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from app.db import Database
-from app.services.employees import add_employee, create_token
-from app.settings import DEFAULT_POLICY_FILE
 from slack.ids import ActionId
 from slack.sandbox.payloads import signed_form, slash_command
-from tests.e2e.conftest import postgres_stack
 from tests.e2e.harness import Stack, expense_body, wait_for
-from tests.standins.server import ServerThread
 
 pytestmark = pytest.mark.e2e
 
-# Remind after an hour, escalate after two, expire after three (calendar time).
-TIMED = (
-    DEFAULT_POLICY_FILE.read_text()
-    .replace('remind_after = "2d"', 'remind_after = "1h"')
-    .replace('escalate_after = "4d"', 'escalate_after = "2h"')
-    .replace('expire_after = "14d"', 'expire_after = "3h"')
-)
-
-
-@pytest.fixture(scope="module")
-def timed(
-    tmp_path_factory: pytest.TempPathFactory, openai_standin: ServerThread, redis_url: str
-) -> Iterator[Stack]:
-    tmp = tmp_path_factory.mktemp("timers")
-    policy = tmp / "policy.toml"
-    policy.write_text(TIMED)
-    yield from postgres_stack(tmp, openai_standin, redis_url, POLICY_FILE=str(policy))
-
 
 def hire(stack: Stack, name: str, *roles: str, manager: str | None = None) -> tuple[str, str]:
-    """A new employee of this test's own, with a token: (email, Slack id)."""
+    """A new employee of this test's own, added by the admin, with a token: (email, Slack id)."""
     tag = uuid.uuid4().hex[:8]
     email, slack_id = f"{name}-{tag}@example.com", f"U{name.upper()}{tag.upper()}"
-    db = Database(stack.env["DATABASE_URL"], job_sender=lambda _jobs: None)
-    try:
-        with db.session() as session:
-            person = add_employee(
-                session,
-                email=email,
-                name=f"{name.title()} {tag}",
-                slack_user_id=slack_id,
-                roles=roles,
-                manager_email=manager,
-            )
-            stack.tokens[email] = create_token(session, person)
-    finally:
-        db.dispose()
+    body = {
+        "name": f"{name.title()} {tag}",
+        "slack_user_id": slack_id,
+        "manager_email": manager,
+        "roles": list(roles),
+    }
+    added = stack.http.put(
+        f"{stack.api}/admin/employees/{email}",
+        json=body,
+        headers={"Authorization": f"Bearer {stack.tokens['erin']}"},
+    )
+    assert added.status_code == 201, added.text
+    stack.tokens[email] = operator(stack, "token", "create", "--email", email).strip()
     return email, slack_id
 
 
@@ -99,58 +75,58 @@ def blocks_text(message: dict[str, Any]) -> str:
     return json.dumps(message["blocks"])
 
 
-def test_a_step_is_reminded_then_escalated_then_expires(timed: Stack) -> None:
-    director, director_slack = hire(timed, "director", "approver")
-    boss, boss_slack = hire(timed, "boss", "approver", manager=director)
-    submitter, submitter_slack = hire(timed, "ann", manager=boss)
-    expense_id = timed.submit_ok(submitter, expense_body(amount="1500.00"))
-    card = timed.card(expense_id)
+def test_a_step_is_reminded_then_escalated_then_expires(stack: Stack) -> None:
+    director, director_slack = hire(stack, "director", "approver")
+    boss, boss_slack = hire(stack, "boss", "approver", manager=director)
+    submitter, submitter_slack = hire(stack, "ann", manager=boss)
+    expense_id = stack.submit_ok(submitter, expense_body(amount="1500.00"))
+    card = stack.card(expense_id)
     assert card["channel"] == dm(boss_slack)
-    opened = routed_at(timed, expense_id)
+    opened = routed_at(stack, expense_id)
 
-    tick(timed, opened + timedelta(minutes=50))  # nothing is due yet
-    tick(timed, opened + timedelta(minutes=61))
-    reminder = wait_for(lambda: timed.messages(f"remind:{expense_id}:0"), what="the reminder")
+    tick(stack, opened + timedelta(days=1))  # nothing is due yet
+    tick(stack, opened + timedelta(days=2, minutes=1))
+    reminder = wait_for(lambda: stack.messages(f"remind:{expense_id}:0"), what="the reminder")
     assert reminder[0]["channel"] == dm(boss_slack)
     assert "Reminder" in reminder[0]["text"]
-    tick(timed, opened + timedelta(minutes=62))  # a repeated tick, as a second beat would be
-    wait_for(lambda: "reminded" in actions_of(timed, expense_id), what="the reminder's event")
+    tick(stack, opened + timedelta(days=2, minutes=2))  # a repeated tick, as a second beat would be
+    wait_for(lambda: "reminded" in actions_of(stack, expense_id), what="the reminder's event")
 
-    tick(timed, opened + timedelta(minutes=121))
+    tick(stack, opened + timedelta(days=4, minutes=1))
     escalated = wait_for(
-        lambda: timed.messages(f"card:{expense_id}:0:escalated"), what="the escalated card"
+        lambda: stack.messages(f"card:{expense_id}:0:escalated"), what="the escalated card"
     )
     assert escalated[0]["channel"] == dm(director_slack)
     shown = wait_for(
-        lambda: "Escalated to" in blocks_text(timed.fresh_card(expense_id)) or None,
+        lambda: "Escalated to" in blocks_text(stack.fresh_card(expense_id)) or None,
         what="the boss's card saying it escalated",
     )
     assert shown
-    assert f"<@{boss_slack}> can no longer decide" in blocks_text(timed.fresh_card(expense_id))
-    timed.click(boss_slack, timed.fresh_card(expense_id), ActionId.APPROVE)
+    assert f"<@{boss_slack}> can no longer decide" in blocks_text(stack.fresh_card(expense_id))
+    stack.click(boss_slack, stack.fresh_card(expense_id), ActionId.APPROVE)
     wait_for(
-        lambda: any("waits on someone else" in t for t in timed.ephemerals(boss_slack)),
+        lambda: any("waits on someone else" in t for t in stack.ephemerals(boss_slack)),
         what="the boss refused",
     )
-    assert timed.expense(expense_id)["status"] == "pending_approval"
+    assert stack.expense(expense_id)["status"] == "pending_approval"
 
-    tick(timed, opened + timedelta(minutes=181))
-    done = timed.wait_status(expense_id, "expired")
+    tick(stack, opened + timedelta(days=14, minutes=1))
+    done = stack.wait_status(expense_id, "expired")
     assert done["decisions"] == []
-    assert timed.expense(expense_id, who=submitter)["status"] == "expired"
-    final = timed.decided_card(expense_id)
+    assert stack.expense(expense_id, who=submitter)["status"] == "expired"
+    final = stack.decided_card(expense_id)
     assert "expired" in blocks_text(final)
     assert "Rejected" not in blocks_text(final)
-    notice = wait_for(lambda: timed.messages(f"dm:{expense_id}:expired"), what="Ann's DM")
+    notice = wait_for(lambda: stack.messages(f"dm:{expense_id}:expired"), what="Ann's DM")
     assert notice[0]["channel"] == dm(submitter_slack)
     assert "expired" in notice[0]["text"]
     assert "not rejected" in notice[0]["text"]
 
-    history = timed.expense(expense_id)["history"]
+    history = stack.expense(expense_id)["history"]
     by_scheduler = [e for e in history if e["channel"] == "scheduler"]
     assert [e["action"] for e in by_scheduler] == ["reminded", "escalated", "expired"]
-    assert len(timed.messages(f"remind:{expense_id}")) == 1
-    timed.verify_audit_log()
+    assert len(stack.messages(f"remind:{expense_id}")) == 1
+    stack.verify_audit_log()
 
 
 def delegate_in_slack(stack: Stack, user: str, text: str) -> None:
@@ -160,28 +136,28 @@ def delegate_in_slack(stack: Stack, user: str, text: str) -> None:
     assert response.status_code == 200, response.text
 
 
-def test_a_delegate_decides_acting_for_the_approver_under_the_same_duties(timed: Stack) -> None:
-    boss, boss_slack = hire(timed, "boss", "approver")
-    deputy, deputy_slack = hire(timed, "deputy", "approver", "finance", manager=boss)
-    submitter, _ = hire(timed, "ann", manager=boss)
+def test_a_delegate_decides_acting_for_the_approver_under_the_same_duties(stack: Stack) -> None:
+    boss, boss_slack = hire(stack, "boss", "approver")
+    deputy, deputy_slack = hire(stack, "deputy", "approver", "finance", manager=boss)
+    submitter, _ = hire(stack, "ann", manager=boss)
     # Two steps: the boss's (the deputy decides it for them), then finance. The card is out
     # before the boss delegates: the deputy gets a copy of it then.
-    expense_id = timed.submit_ok(submitter, expense_body(amount="11000.00"))
-    assert timed.card(expense_id)["channel"] == dm(boss_slack)
+    expense_id = stack.submit_ok(submitter, expense_body(amount="11000.00"))
+    assert stack.card(expense_id)["channel"] == dm(boss_slack)
     until = (datetime.now(UTC) + timedelta(days=3)).date().isoformat()
-    delegate_in_slack(timed, boss_slack, f"<@{deputy_slack}|deputy> {until}")
+    delegate_in_slack(stack, boss_slack, f"<@{deputy_slack}|deputy> {until}")
     wait_for(
-        lambda: any("now decides your approval steps" in t for t in timed.ephemerals(boss_slack)),
+        lambda: any("now decides your approval steps" in t for t in stack.ephemerals(boss_slack)),
         what="the delegation confirmed",
     )
     copy = wait_for(
-        lambda: next(iter(timed.messages(f"card:{expense_id}:0:delegate:{deputy_slack}")), None),
+        lambda: next(iter(stack.messages(f"card:{expense_id}:0:delegate:{deputy_slack}")), None),
         what="the deputy's copy of the card",
     )
     assert copy["channel"] == dm(deputy_slack)
-    timed.click(deputy_slack, copy, ActionId.APPROVE)
-    finance_card = timed.card(expense_id, 1)
-    middle = timed.expense(expense_id)
+    stack.click(deputy_slack, copy, ActionId.APPROVE)
+    finance_card = stack.card(expense_id, 1)
+    middle = stack.expense(expense_id)
     (first,) = middle["decisions"]
     assert first["slack_user_id"] == deputy_slack
     assert first["acting_for"].startswith("Boss ")
@@ -190,40 +166,40 @@ def test_a_delegate_decides_acting_for_the_approver_under_the_same_duties(timed:
     assert step_approved["actor_email"] == deputy
     wait_for(
         lambda: (
-            f"by <@{deputy_slack}> acting for Boss" in blocks_text(timed.fresh_card(expense_id))
+            f"by <@{deputy_slack}> acting for Boss" in blocks_text(stack.fresh_card(expense_id))
             or None
         ),
         what="the card saying who acted for whom",
     )
     # Separation of duties holds for the delegate: not a second step of the same chain...
-    timed.click(deputy_slack, finance_card, ActionId.APPROVE)
+    stack.click(deputy_slack, finance_card, ActionId.APPROVE)
     wait_for(
-        lambda: any("earlier step" in t for t in timed.ephemerals(deputy_slack)),
+        lambda: any("earlier step" in t for t in stack.ephemerals(deputy_slack)),
         what="the deputy refused the second step",
     )
     # ...and not their own expense, though it waits on the boss they stand in for.
-    own = timed.submit_ok(deputy, expense_body(amount="1400.00", merchant="Own Co"))
+    own = stack.submit_ok(deputy, expense_body(amount="1400.00", merchant="Own Co"))
     own_copy = wait_for(
-        lambda: next(iter(timed.messages(f"card:{own}:0:delegate:{deputy_slack}")), None),
+        lambda: next(iter(stack.messages(f"card:{own}:0:delegate:{deputy_slack}")), None),
         what="the deputy's copy of their own expense's card",
     )
-    timed.click(deputy_slack, own_copy, ActionId.APPROVE)
+    stack.click(deputy_slack, own_copy, ActionId.APPROVE)
     wait_for(
-        lambda: any("your own expense" in t for t in timed.ephemerals(deputy_slack)),
+        lambda: any("your own expense" in t for t in stack.ephemerals(deputy_slack)),
         what="the deputy refused their own expense",
     )
-    assert timed.expense(own)["decisions"] == []
-    assert timed.expense(expense_id)["status"] == "pending_approval"
+    assert stack.expense(own)["decisions"] == []
+    assert stack.expense(expense_id)["status"] == "pending_approval"
 
 
-def test_the_delegate_command_explains_itself(timed: Stack) -> None:
-    _, boss_slack = hire(timed, "boss", "approver")
-    delegate_in_slack(timed, boss_slack, "someone soon")
+def test_the_delegate_command_explains_itself(stack: Stack) -> None:
+    _, boss_slack = hire(stack, "boss", "approver")
+    delegate_in_slack(stack, boss_slack, "someone soon")
     wait_for(
-        lambda: any("Usage" in t for t in timed.ephemerals(boss_slack)), what="the usage answer"
+        lambda: any("Usage" in t for t in stack.ephemerals(boss_slack)), what="the usage answer"
     )
-    delegate_in_slack(timed, boss_slack, f"<@{boss_slack}> 2099-01-01")
+    delegate_in_slack(stack, boss_slack, f"<@{boss_slack}> 2099-01-01")
     wait_for(
-        lambda: any("themselves" in t for t in timed.ephemerals(boss_slack)),
+        lambda: any("themselves" in t for t in stack.ephemerals(boss_slack)),
         what="no delegating to oneself",
     )
