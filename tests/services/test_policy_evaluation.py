@@ -26,12 +26,12 @@ from tests.services.test_decisions import new_expense, person
 APPROVE = LlmAdvice(Recommendation.APPROVE, 0.99, ("fine",), "m")
 
 
-def policy_file(tmp_path: Path, **replacements: str) -> Path:
+def policy_file(tmp_path: Path, name: str = "policy.toml", **replacements: str) -> Path:
     """The shipped policy, with receipts counted on r.example, and any text replaced."""
     text = DEFAULT_POLICY_FILE.read_text().replace("receipt_hosts = []", RECEIPT_HOSTS)
     for old, new in replacements.items():
         text = text.replace(old, new)
-    path = tmp_path / "policy.toml"
+    path = tmp_path / name
     path.write_text(text)
     return path
 
