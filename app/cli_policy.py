@@ -44,6 +44,7 @@ def _row(item: "Replayed") -> tuple[Any, ...]:
 
 def cmd_backtest(settings: "Settings", args: argparse.Namespace) -> int:
     """Print (or write as CSV) the expenses whose outcome would change, and why."""
+    from rich.console import Console
     from rich.progress import Progress
 
     from app.cli import EXIT_CONFIG, EXIT_OK, _database
@@ -64,7 +65,8 @@ def cmd_backtest(settings: "Settings", args: argparse.Namespace) -> int:
         with db.read_only() as session:
             total = backtest.count(session, since)
             # Drawn on a terminal only, and wiped when done; the table is what stays.
-            with Progress(disable=not sys.stderr.isatty(), transient=True) as progress:
+            bar = Console(stderr=True)
+            with Progress(console=bar, disable=not bar.is_terminal, transient=True) as progress:
                 task = progress.add_task("replaying expenses", total=total)
                 for item in backtest.replay(session, policy, since):
                     progress.advance(task)

@@ -1,8 +1,10 @@
 """`expense-bot policy check|backtest` and `report calibration`, and reloading a policy file."""
 
 import csv
+import io
 import logging
 import os
+import sys
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -138,6 +140,37 @@ def test_backtest_reports_what_would_change_and_why_and_changes_nothing(
     assert rows[str(casino.id)]["why"] == "rule forbidden_merchant: forbidden merchant: casino"
     assert main(["policy", "backtest", "--policy", str(new), "--since", "2999-01-01"]) == EXIT_OK
     assert "0 of 0 outcome(s) would change" in capsys.readouterr().err
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_backtest_shows_a_progress_bar_on_a_terminal_only(
+    history: Database,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    policy = load_policy(policy_file(tmp_path))
+    for _ in range(3):
+        evaluate(history, claim(history, person(history)), policy)
+    argv = ["policy", "backtest", "--policy", str(policy_file(tmp_path))]
+    assert main(argv) == EXIT_OK
+    assert "replaying expenses" not in capsys.readouterr().err
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert main(argv) == EXIT_OK
+    assert "replaying expenses" in terminal.getvalue()
+    assert "0 of 3 outcome(s) would change" in terminal.getvalue()
+
+
+def test_a_bad_since_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["policy", "backtest", "--policy", "p.toml", "--since", "yesterday"])
+    assert exit_.value.code == 2
+    assert "--since" in capsys.readouterr().err
 
 
 def test_calibration_compares_the_ai_with_the_humans(

@@ -151,7 +151,7 @@ def parse_policy(raw: Mapping[str, Any]) -> Policy:
     )
 
 
-_NAMED = re.compile(r"policy (?:is missing )?'(\w+)'")
+_NAMED = re.compile(r"policy (?:is missing )?'([\w.]+)'")
 
 
 def policy_problems(raw: Mapping[str, Any]) -> list[Problem]:
