@@ -1,10 +1,11 @@
 """Hard policy rules. Each rule reads the expense facts and returns a pass/fail with a reason."""
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from app.domain.history import History
 from app.domain.policy import Policy
@@ -53,6 +54,24 @@ class RuleResult:
         if self.action is not None:
             out["action"] = self.action.value
         return out
+
+    @classmethod
+    def from_dict(cls, record: Mapping[str, Any]) -> "RuleResult":
+        """Read a stored trace entry back (the inverse of as_dict)."""
+
+        def text(key: str) -> str | None:
+            value = record.get(key)
+            return None if value is None else str(value)
+
+        action = record.get("action")
+        return cls(
+            str(record["rule"]),
+            bool(record["passed"]),
+            str(record.get("detail", "")),
+            text("figure"),
+            text("limit"),
+            None if action is None else RuleAction(action),
+        )
 
 
 Rule = Callable[[Policy, ExpenseFacts, Decimal | None], RuleResult]

@@ -21,7 +21,7 @@ from app.services.history import history_of
 from app.settings import DEFAULT_POLICY_FILE
 from models import AuditEvent, Decision, Employee, Expense
 from tests.conftest import JobRecorder
-from tests.services.test_decisions import new_expense, person
+from tests.services.test_decisions import click, new_expense, person
 
 APPROVE = LlmAdvice(Recommendation.APPROVE, 0.99, ("fine",), "m")
 
@@ -97,6 +97,25 @@ def test_a_routine_claim_records_route_policy_hash_and_full_trace(
     event = gate_event(db, expense.id)
     assert event.details["policy_sha256"] == policy.source_sha256
     assert event.rule_trace == expense.rule_trace
+
+
+def test_a_human_decision_records_the_policy_hash_and_the_rule_trace_it_was_made_on(
+    db: Database, policy: Policy
+) -> None:
+    approver = person(db, "approver")
+    routed = evaluate(db, claim(db, person(db), merchant="Duty Free Shop"), policy)
+    assert routed.status == "pending_approval"
+    click(db, routed.id, approver, reason="fine")
+    with db.session() as session:
+        approved = session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.expense_id == routed.id, AuditEvent.action == "approved"
+            )
+        ).one()
+    assert approved.details["policy_sha256"] == policy.source_sha256
+    assert approved.policy_version == policy.version
+    assert approved.rule_trace == routed.rule_trace
+    assert any(r.get("action") == "flag" for r in approved.rule_trace or [])
 
 
 def test_a_second_claim_of_the_same_expense_goes_to_a_human(db: Database, policy: Policy) -> None:
