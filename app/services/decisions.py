@@ -120,13 +120,19 @@ def _named_approvers(session: Session, expense_id: uuid.UUID) -> set[int]:
     return named
 
 
-def _approvers_so_far(session: Session, expense_id: uuid.UUID) -> set[int]:
-    """Who approved an earlier step of this chain: they may not approve another."""
+def _approvers_so_far(session: Session, expense_id: uuid.UUID, step: int) -> set[int]:
+    """Who approved a step before `step` of this chain: they may not approve another.
+
+    Only earlier steps: a decision on `step` itself that committed a moment ago is a lost race,
+    answered as "already decided" by the conditional transition, not as a second step.
+    """
     return {
         decided_by
         for decided_by in session.scalars(
             select(Decision.decided_by_id).where(
-                Decision.expense_id == expense_id, Decision.outcome == Verdict.APPROVE.value
+                Decision.expense_id == expense_id,
+                Decision.step < step,
+                Decision.outcome == Verdict.APPROVE.value,
             )
         )
         if decided_by is not None
@@ -183,7 +189,7 @@ def decide_step(
             step=plan_of(waiting),
             assignee_id=waiting.assignee_id,
             acting_for_id=None,
-            approved_earlier_steps=_approvers_so_far(session, expense.id),
+            approved_earlier_steps=_approvers_so_far(session, expense.id, step),
         )
     except DecisionRefused as refusal:
         return _refuse(
