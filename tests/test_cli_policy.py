@@ -18,8 +18,7 @@ from app.domain.advice import LlmAdvice, Recommendation
 from app.policy_loader import load_policy
 from app.services import decisions
 from app.settings import DEFAULT_POLICY_FILE
-from tests.services.test_decisions import click, person
-from tests.services.test_policy_evaluation import claim, evaluate, policy_file
+from tests.factories import claim, click, evaluate, person, policy_file
 
 
 def test_check_accepts_the_shipped_policy(capsys: pytest.CaptureFixture[str]) -> None:

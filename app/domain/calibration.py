@@ -1,5 +1,4 @@
-"""How well the AI's recommendations match the human decisions on the same expenses, by
-confidence; and what each candidate auto-approval threshold would have let through."""
+"""How the AI's recommendations compare with the human decisions, by confidence and threshold."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass

@@ -1,5 +1,4 @@
-"""The policy's decision clauses (forbidden entries, duplicates, caps, calendar, shadow mode),
-parsed so that every bad value is reported at once, by field."""
+"""The policy's decision clauses, parsed so that every bad value is named by its field."""
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field

@@ -1,5 +1,4 @@
-"""Whatever the LLM answers, the policy's limits and rules hold: property tests over random
-policies, expenses, histories and advice."""
+"""Property tests: whatever the LLM answers, the policy's limits and marked rules hold."""
 
 import re
 from dataclasses import replace

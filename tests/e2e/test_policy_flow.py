@@ -1,5 +1,4 @@
-"""The policy's clauses through the real API and worker: a forbidden merchant is rejected by the
-gate and the submitter told; a second claim of the same expense goes to a human."""
+"""The policy's clauses through the real API and worker: auto-rejection and duplicates."""
 
 import pytest
 
