@@ -82,10 +82,11 @@ class Database:
 
     @contextmanager
     def read_only(self) -> Iterator[Session]:
-        """A session that is never committed; on PostgreSQL the database refuses any write."""
+        """A session that is never committed; on PostgreSQL it reads one snapshot throughout and
+        the database refuses any write."""
         with self._factory() as session:
             if self.engine.dialect.name == "postgresql":
-                session.execute(text("SET TRANSACTION READ ONLY"))
+                session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
             try:
                 yield session
             finally:

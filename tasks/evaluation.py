@@ -44,4 +44,6 @@ def evaluate_expense(expense_id: str) -> str:
         return "skipped"
     outcome = {Route.AUTO_APPROVE: "approved", Route.AUTO_REJECT: "rejected"}
     DECISIONS.labels("auto", outcome.get(decision.route, "routed_to_human")).inc()
+    if decision.would_be is not None:
+        DECISIONS.labels("shadow", outcome.get(decision.would_be, "routed_to_human")).inc()
     return decision.route.value

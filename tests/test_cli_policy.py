@@ -1,6 +1,7 @@
 """`expense-bot policy check|backtest` and `report calibration`, and reloading a policy file."""
 
 import csv
+import importlib.util
 import io
 import logging
 import os
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from app.cli import EXIT_CONFIG, EXIT_OK, main
+from app.cli import EXIT_CONFIG, EXIT_ERROR, EXIT_OK, main
 from app.db import Database
 from app.domain.advice import LlmAdvice, Recommendation
 from app.policy_loader import load_policy
@@ -201,3 +202,16 @@ def test_calibration_compares_the_ai_with_the_humans(
     assert lines["0.97"][1:4] == ["1", "0", "0.000"]
     assert lines["0.50"][1:3] == ["3", "1"]
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_chart_asks_for_matplotlib_when_it_is_missing(
+    history: Database,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    png = tmp_path / "chart.png"
+    assert main(["report", "calibration", "--png", str(png)]) == EXIT_ERROR
+    assert "pip install -e '.[charts]'" in capsys.readouterr().err
+    assert not png.exists()
