@@ -2,10 +2,10 @@
 
 Run: python -m bench.policy_backtest [EXPENSES] (default 10,000).
 A history of expenses (200 people, six months, with repeated claims, reused receipts, forbidden
-merchants and busy months) is decided by the shipped policy's own gate with made-up LLM advice,
-and stored in a throwaway PostgreSQL database. Then the real command runs in a fresh process:
-over an empty database (the baseline: start-up and imports), over the history with the shipped
-policy (nothing may change: the same rules decided it), and with a stricter policy.
+merchants and busy months) is decided by the shipped policy (plus a receipt host) on made-up LLM
+advice, and stored in a throwaway PostgreSQL database. Then the real command runs in a fresh
+process: over an empty database (the baseline: start-up and imports), over the history with the
+shipped policy (nothing may change: the same rules decided it), and with a stricter policy.
 """
 
 import hashlib
