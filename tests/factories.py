@@ -1,18 +1,22 @@
-"""Shared test data for service-level tests: people, expenses waiting on a step, and clicks."""
+"""Shared test data for service-level tests: people, expenses, clicks, claims under a policy."""
 
+import dataclasses
 import uuid
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 from app.db import Database
-from app.domain.advice import LlmUnavailable
+from app.domain.advice import Advice, LlmAdvice, LlmUnavailable, Recommendation
 from app.domain.gate import route_expense
+from app.domain.policy import Policy
 from app.domain.rules import ExpenseFacts
 from app.policy_loader import load_policy
 from app.services import decisions, evaluation, expenses
 from app.services.employees import add_employee
+from app.services.history import history_of
 from app.settings import DEFAULT_POLICY_FILE
-from models import Employee
+from models import Employee, Expense
 
 POLICY = load_policy(DEFAULT_POLICY_FILE)
 
@@ -72,3 +76,47 @@ def click(
             verdict=verdict,
             reason=reason,
         )
+
+
+# --- claims evaluated under a policy, as the worker would (minus the LLM call) ----------------
+
+RECEIPT_HOSTS = 'receipt_hosts = ["r.example"]'
+APPROVE = LlmAdvice(Recommendation.APPROVE, 0.99, ("fine",), "m")
+
+
+def policy_file(tmp_path: Path, name: str = "policy.toml", **replacements: str) -> Path:
+    """The shipped policy, with receipts counted on r.example, and any text replaced."""
+    text = DEFAULT_POLICY_FILE.read_text().replace("receipt_hosts = []", RECEIPT_HOSTS)
+    for old, new in replacements.items():
+        text = text.replace(old, new)
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def claim(db: Database, who: Employee, **changes: object) -> uuid.UUID:
+    """A claim of its own: a merchant and a receipt no other claim has, unless given."""
+    tag = uuid.uuid4().hex
+    fresh = {"merchant": f"Rail {tag}", "receipt_url": f"https://r.example/{tag}"}
+    data = dataclasses.replace(new_expense("120.00"), **{**fresh, **changes})  # type: ignore[arg-type]
+    with db.session() as session:
+        expense, _ = expenses.submit(session, who, data, None)
+        return expense.id
+
+
+def evaluate(
+    db: Database, expense_id: uuid.UUID, policy: Policy, advice: Advice = APPROVE
+) -> Expense:
+    """What the evaluation task does, minus the LLM call."""
+    with db.session() as session:
+        expense = session.get(Expense, expense_id)
+        assert expense is not None
+        facts = evaluation.facts_of(expense, policy, history_of(session, expense, policy))
+    decision = route_expense(policy, facts, advice)
+    with db.session() as session:
+        assert evaluation.record_gate_decision(session, expense_id, decision, advice, policy)
+    with db.session() as session:
+        stored = session.get(Expense, expense_id)
+        assert stored is not None
+        session.expunge(stored)
+        return stored

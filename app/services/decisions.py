@@ -20,6 +20,7 @@ from app.domain.errors import DecisionRefused, NotFound
 from app.domain.money import in_minor_units
 from app.domain.roles import Role
 from app.domain.routing import check_may_decide
+from app.domain.rules import RuleResult
 from app.domain.workflow import Action, Status, approval_action, step_is_open
 from app.services import audit
 from app.services.employees import find_by_slack_id
@@ -70,12 +71,19 @@ def _slack_actor(slack_user_id: str, person: Employee | None) -> Actor:
     return Actor.slack_user(slack_user_id, person.id, person.email)
 
 
-def _context(session: Session, expense: Expense, **details: Json) -> EventContext:
-    """Each human decision is logged with the money, policy and AI advice it was made on."""
+def _context(
+    session: Session, expense: Expense, *, decision: bool = False, **details: Json
+) -> EventContext:
+    """Each human decision is logged with the money, policy (and, for a decision, the rule
+    trace) and AI advice it was made on."""
     amount = in_minor_units(expense.amount, expense.currency)
+    if expense.policy_sha256 is not None:
+        details["policy_sha256"] = expense.policy_sha256
+    trace = expense.rule_trace if decision else None
     return EventContext(
         valuation=audit.gate_valuation(session, expense.id, amount, expense.currency),
         policy_version=expense.policy_version,
+        rule_trace=None if trace is None else [RuleResult.from_dict(r) for r in trace],
         llm=None if expense.llm_advice is None else LlmOpinion.of(expense.llm_advice),
         details=details,
     )
@@ -228,7 +236,9 @@ def decide_step(
         from_status=from_status,
         to_status=expense.status,
         reason=reason,
-        context=_context(session, expense, step=step, role=step_role, decided_by=decider.email),
+        context=_context(
+            session, expense, decision=True, step=step, role=step_role, decided_by=decider.email
+        ),
     )
     enqueue_after_commit(session, job_names.UPDATE_APPROVAL_CARD, str(expense.id), step)
     if action is Action.APPROVE_STEP:
