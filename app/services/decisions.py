@@ -23,9 +23,10 @@ from app.domain.routing import check_may_decide
 from app.domain.workflow import Action, Status, approval_action, step_is_open
 from app.services import audit
 from app.services.employees import find_by_slack_id
+from app.services.refresh import refresh_homes, refresh_if_stale
 from app.services.routing import open_next, person, plan_of, step_at, steps_of
 from app.services.transitions import apply_transition
-from models import Comment, Decision, Employee, Expense
+from models import ApprovalStep, Comment, Decision, Employee, Expense
 from models.base import utcnow
 
 MAX_REASON_LENGTH = 2000
@@ -64,13 +65,13 @@ class DecisionOutcome:
     waited_seconds: float | None = None
 
 
-def _slack_actor(slack_user_id: str, person: Employee | None) -> Actor:
+def slack_actor(slack_user_id: str, person: Employee | None) -> Actor:
     if person is None:
         return Actor.slack_user(slack_user_id, None, None)
     return Actor.slack_user(slack_user_id, person.id, person.email)
 
 
-def _context(session: Session, expense: Expense, **details: Json) -> EventContext:
+def decision_context(session: Session, expense: Expense, **details: Json) -> EventContext:
     """Each human decision is logged with the money, policy and AI advice it was made on."""
     amount = in_minor_units(expense.amount, expense.currency)
     return EventContext(
@@ -91,6 +92,8 @@ def closed_step(session: Session, expense: Expense, step: int) -> DecisionOutcom
         if decision is None
         else PriorDecision(Verdict(decision.outcome), decision.slack_user_id, decision.decided_at)
     )
+    # The card they clicked may be out of date: show them the truth, not only tell it.
+    refresh_if_stale(session, expense, step)
     return DecisionOutcome(Result.ALREADY_DECIDED, status=Status(expense.status), prior=prior)
 
 
@@ -112,7 +115,7 @@ def _named_approvers(session: Session, expense_id: uuid.UUID) -> set[int]:
     return named
 
 
-def _approvers_so_far(session: Session, expense_id: uuid.UUID) -> set[int]:
+def approvers_so_far(session: Session, expense_id: uuid.UUID) -> set[int]:
     """Who approved an earlier step of this chain: they may not approve another."""
     return {
         decided_by
@@ -137,16 +140,43 @@ def _refuse(
     audit.record(
         session,
         expense_id=expense.id,
-        actor=_slack_actor(slack_user_id, person),
+        actor=slack_actor(slack_user_id, person),
         action=AuditAction.DECISION_REFUSED,
         channel=Channel.SLACK,
         from_status=expense.status,
         to_status=expense.status,
         reason=str(refusal),
-        context=_context(session, expense, code=refusal.code, attempted=attempted, step=step),
+        context=decision_context(
+            session, expense, code=refusal.code, attempted=attempted, step=step
+        ),
     )
     role = expense.steps[step] if step < len(expense.steps) else None
     return DecisionOutcome(Result.REFUSED, refusal=refusal.code, step_role=role)
+
+
+def authorize_step(
+    session: Session, expense: Expense, step: int, slack_user_id: str, attempted: str
+) -> tuple[Employee, ApprovalStep] | DecisionOutcome:
+    """Who acts on an open step, and the step; or the outcome that says why they may not."""
+    if not step_is_open(Status(expense.status), expense.current_step, step):
+        return closed_step(session, expense, step)
+    decider = find_by_slack_id(session, slack_user_id)
+    waiting = step_at(session, expense.id, step)
+    if waiting is None:  # routed before steps had rows, and not migrated: nothing to decide
+        return closed_step(session, expense, step)
+    try:
+        check_may_decide(
+            decider=person(decider) if decider else None,
+            submitter_id=expense.submitter_id,
+            step=plan_of(waiting),
+            assignee_id=waiting.assignee_id,
+            acting_for_id=None,
+            approved_earlier_steps=approvers_so_far(session, expense.id),
+        )
+    except DecisionRefused as refusal:
+        return _refuse(session, expense, slack_user_id, decider, step, refusal, attempted)
+    assert decider is not None  # check_may_decide refuses unknown users
+    return decider, waiting
 
 
 def decide_step(
@@ -161,33 +191,11 @@ def decide_step(
     expense = session.get(Expense, expense_id)
     if expense is None:
         raise NotFound("no such expense")
-    if not step_is_open(Status(expense.status), expense.current_step, step):
-        return closed_step(session, expense, step)
-    decider = find_by_slack_id(session, slack_user_id)
-    waiting = step_at(session, expense.id, step)
-    if waiting is None:  # routed before steps had rows, and not migrated: nothing to decide
-        return closed_step(session, expense, step)
+    authorized = authorize_step(session, expense, step, slack_user_id, verdict.value)
+    if isinstance(authorized, DecisionOutcome):
+        return authorized
+    decider, waiting = authorized
     step_role = waiting.role
-    try:
-        check_may_decide(
-            decider=person(decider) if decider else None,
-            submitter_id=expense.submitter_id,
-            step=plan_of(waiting),
-            assignee_id=waiting.assignee_id,
-            acting_for_id=None,
-            approved_earlier_steps=_approvers_so_far(session, expense.id),
-        )
-    except DecisionRefused as refusal:
-        return _refuse(
-            session,
-            expense,
-            slack_user_id,
-            decider,
-            step,
-            refusal,
-            verdict.value,
-        )
-    assert decider is not None  # check_may_decide refuses unknown users
     from_status = expense.status
     action = (
         approval_action(step, len(expense.steps)) if verdict is Verdict.APPROVE else Action.REJECT
@@ -216,15 +224,18 @@ def decide_step(
     audit.record(
         session,
         expense_id=expense.id,
-        actor=_slack_actor(slack_user_id, decider),
+        actor=slack_actor(slack_user_id, decider),
         action=audit_action,
         channel=Channel.SLACK,
         from_status=from_status,
         to_status=expense.status,
         reason=reason,
-        context=_context(session, expense, step=step, role=step_role, decided_by=decider.email),
+        context=decision_context(
+            session, expense, step=step, role=step_role, decided_by=decider.email
+        ),
     )
     enqueue_after_commit(session, job_names.UPDATE_APPROVAL_CARD, str(expense.id), step)
+    refresh_homes(session, expense, slack_user_id)
     if action is Action.APPROVE_STEP:
         enqueue_after_commit(session, job_names.POST_APPROVAL_CARD, str(expense.id), next_step)
         enqueue_after_commit(session, job_names.NOTIFY_STEP, str(expense.id), step)
@@ -275,13 +286,13 @@ def comment(
     audit.record(
         session,
         expense_id=expense.id,
-        actor=_slack_actor(slack_user_id, author),
+        actor=slack_actor(slack_user_id, author),
         action=AuditAction.COMMENTED,
         channel=Channel.SLACK,
         from_status=expense.status,
         to_status=expense.status,
         reason=text,
-        context=_context(session, expense, comment_id=note.id),
+        context=decision_context(session, expense, comment_id=note.id),
     )
     enqueue_after_commit(session, job_names.POST_COMMENT, note.id)
     return DecisionOutcome(Result.DECIDED)
