@@ -21,6 +21,30 @@ def _user(user_id: str) -> dict[str, str]:
     }
 
 
+def _clicked(
+    user_id: str,
+    container: dict[str, Any],
+    action: dict[str, Any],
+    block_id: str,
+    trigger_id: str,
+    **where: Any,
+) -> dict[str, Any]:
+    """A block_actions payload; `where` is the message and channel, or the view."""
+    return {
+        "type": "block_actions",
+        "user": _user(user_id),
+        "api_app_id": APP_ID,
+        "token": "deprecated-verification-token",
+        "container": container,
+        "trigger_id": trigger_id,
+        "team": TEAM,
+        "enterprise": None,
+        "is_enterprise_install": False,
+        **where,
+        "actions": [{**action, "block_id": block_id, "action_ts": f"{time.time():.6f}"}],
+    }
+
+
 def block_actions(
     *,
     user_id: str,
@@ -30,29 +54,23 @@ def block_actions(
     block_id: str,
     trigger_id: str,
 ) -> dict[str, Any]:
-    return {
-        "type": "block_actions",
-        "user": _user(user_id),
-        "api_app_id": APP_ID,
-        "token": "deprecated-verification-token",
-        "container": {
-            "type": "message",
-            "message_ts": message["ts"],
-            "channel_id": channel,
-            "is_ephemeral": False,
-        },
-        "trigger_id": trigger_id,
-        "team": TEAM,
-        "enterprise": None,
-        "is_enterprise_install": False,
-        "channel": {"id": channel, "name": "approvals"},
-        "message": message,
-        "state": {"values": {}},
-        "response_url": f"https://hooks.slack.com/actions/{TEAM['id']}/1/{uuid.uuid4().hex}",
-        "actions": [
-            {**action, "block_id": block_id, "action_ts": f"{time.time():.6f}"},
-        ],
+    container = {
+        "type": "message",
+        "message_ts": message["ts"],
+        "channel_id": channel,
+        "is_ephemeral": False,
     }
+    return _clicked(
+        user_id,
+        container,
+        action,
+        block_id,
+        trigger_id,
+        channel={"id": channel, "name": "approvals"},
+        message=message,
+        state={"values": {}},
+        response_url=f"https://hooks.slack.com/actions/{TEAM['id']}/1/{uuid.uuid4().hex}",
+    )
 
 
 def view_submission(
@@ -141,19 +159,8 @@ def home_block_actions(
     *, user_id: str, view: dict[str, Any], action: dict[str, Any], block_id: str, trigger_id: str
 ) -> dict[str, Any]:
     """A click on a button of the Home tab: it carries the view, and no channel."""
-    return {
-        "type": "block_actions",
-        "user": _user(user_id),
-        "api_app_id": APP_ID,
-        "token": "deprecated-verification-token",
-        "container": {"type": "view", "view_id": view["id"]},
-        "trigger_id": trigger_id,
-        "team": TEAM,
-        "enterprise": None,
-        "is_enterprise_install": False,
-        "view": view,
-        "actions": [{**action, "block_id": block_id, "action_ts": f"{time.time():.6f}"}],
-    }
+    container = {"type": "view", "view_id": view["id"]}
+    return _clicked(user_id, container, action, block_id, trigger_id, view=view)
 
 
 def signed_event(

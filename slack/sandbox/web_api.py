@@ -42,7 +42,9 @@ class SandboxState:
     # Each member's published Home tab, by user id.
     homes: dict[str, dict[str, Any]] = field(default_factory=dict)
     # The workspace's channels, id -> name, for conversations.list.
-    channels: dict[str, str] = field(default_factory=lambda: {"C0APPROVALS": "approvals"})
+    channels: dict[str, str] = field(
+        default_factory=lambda: {"C0APPROVALS": "approvals", "C0EXPENSES": "expenses"}
+    )
     _clock: "itertools.count[int]" = field(default_factory=itertools.count)
 
     def next_ts(self) -> str:
