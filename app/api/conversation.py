@@ -16,7 +16,9 @@ from app.services.conversation import Speaker
 from app.services.decisions import MAX_REASON_LENGTH, DecisionOutcome, Result
 
 router = APIRouter(
-    prefix="/expenses", tags=["expenses"], responses=documented(401, 403, 404, 409, 422, 429, 503)
+    prefix="/expenses",
+    tags=["expenses"],
+    responses=documented(400, 401, 403, 404, 409, 413, 422, 429, 503),
 )
 
 
