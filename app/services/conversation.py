@@ -21,6 +21,7 @@ from app.services.decisions import (
     slack_actor,
 )
 from app.services.refresh import refresh_cards, refresh_homes
+from app.services.routing import step_at
 from app.services.transitions import apply_transition
 from models import Comment, Employee, Expense, SlackMessage
 
@@ -102,6 +103,14 @@ def ask(
     return DecisionOutcome(Result.DECIDED, step_role=waiting.role)
 
 
+def _assignee_slack_id(session: Session, expense: Expense) -> str | None:
+    """Whom the current step waits on by name, if anyone: their Home tab lists it again."""
+    waiting = step_at(session, expense.id, expense.current_step)
+    if waiting is None or waiting.assignee_id is None:
+        return None
+    return session.scalar(select(Employee.slack_user_id).where(Employee.id == waiting.assignee_id))
+
+
 def _refuse_non_submitter(
     session: Session, expense: Expense, speaker: Speaker, attempted: str
 ) -> DecisionOutcome | None:
@@ -157,7 +166,7 @@ def answer(
     enqueue_after_commit(session, job_names.POST_COMMENT, note.id)
     if kind == "answer":
         refresh_cards(session, expense)
-        refresh_homes(session, expense)
+        refresh_homes(session, expense, _assignee_slack_id(session, expense))
     return DecisionOutcome(Result.DECIDED)
 
 

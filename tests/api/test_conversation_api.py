@@ -148,7 +148,7 @@ def test_app_home_opened_publishes_the_home_tab(
     assert str(expense_id) in str(home["blocks"])
 
 
-def test_a_home_tab_click_decides_and_answers_the_clicker(
+def test_a_home_tab_click_decides(
     client: TestClient,
     db: Database,
     person: PersonFactory,

@@ -93,6 +93,11 @@ def test_a_question_is_answered_by_a_reply_in_the_dm_thread(stack: Stack) -> Non
     assert stack.reply_in_thread("U0ALICE", dm, "Acme & Sons, the kickoff").status_code == 200
     stack.wait_status(expense_id, "pending_approval")
     card = card_showing(stack, expense_id, "answered: Acme &amp; Sons", buttons=True)
+    # The step is Bob's again: his Home tab lists it without his opening it.
+    wait_for(
+        lambda: expense_id in json.dumps(stack.home("U0BOB") or {}),
+        what="Bob's Home tab listing the answered step",
+    )
     wait_for(
         lambda: any(
             "your answer is on the approval card" in t for t in stack.ephemerals("U0ALICE")
