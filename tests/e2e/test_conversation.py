@@ -76,6 +76,23 @@ def question_dm(stack: Stack, user: str, merchant: str) -> dict[str, Any]:
     )
 
 
+def cancel_losing_the_redraw(stack: Stack, expense_id: str, card: dict[str, Any]) -> None:
+    """Dana cancels while Slack refuses chat.update in the card's channel: the card goes stale."""
+    stack.break_channel(card["channel"], "channel_not_found")
+    try:
+        assert stack.cancel("dana", expense_id).status_code == 200
+        wait_for(
+            lambda: any(
+                c["method"] == "chat.update" and c.get("error") == "channel_not_found"
+                for c in stack.state()["calls"]
+            ),
+            what="the lost chat.update",
+        )
+    finally:
+        stack.clear_failures()
+    assert has_buttons(stack.fresh_card(expense_id))  # stale: it still offers to decide
+
+
 def test_a_question_is_answered_by_a_reply_in_the_dm_thread(stack: Stack) -> None:
     merchant = unique_merchant()
     expense_id = stack.submit_ok("alice", expense_body(amount="1500.00", merchant=merchant))
@@ -188,20 +205,7 @@ def test_the_home_tab_lists_steps_and_decides_them(stack: Stack) -> None:
 def test_a_click_on_a_stale_card_redraws_it_and_says_why(stack: Stack) -> None:
     expense_id = stack.submit_ok("dana", expense_body(amount="1900.00", merchant=unique_merchant()))
     card = stack.card(expense_id)
-    # The card's redraw is lost: Slack refuses chat.update in its channel for a moment.
-    stack.break_channel(card["channel"], "channel_not_found")
-    try:
-        assert stack.cancel("dana", expense_id).status_code == 200
-        wait_for(
-            lambda: any(
-                c["method"] == "chat.update" and c.get("error") == "channel_not_found"
-                for c in stack.state()["calls"]
-            ),
-            what="the lost chat.update",
-        )
-    finally:
-        stack.clear_failures()
-    assert has_buttons(stack.fresh_card(expense_id))  # stale: it still offers to decide
+    cancel_losing_the_redraw(stack, expense_id, card)
     stack.click("U0CAROL", card, ActionId.APPROVE)
     wait_for(
         lambda: any(
