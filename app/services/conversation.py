@@ -135,7 +135,7 @@ def _refuse_non_submitter(
 def answer(
     session: Session, *, expense_id: uuid.UUID, speaker: Speaker, text: str
 ) -> DecisionOutcome:
-    """The submitter writes: the answer to an open question, else a comment on a live expense."""
+    """The submitter writes: the answer to an open question, else a comment on a waiting one."""
     expense = _expense(session, expense_id)
     refused = _refuse_non_submitter(session, expense, speaker, "answer")
     if refused is not None:
@@ -146,7 +146,7 @@ def answer(
         if not apply_transition(session, expense, Action.ANSWER):
             return closed_step(session, expense, expense.current_step)
         kind, action = "answer", AuditAction.ANSWERED
-    elif status in (Status.SUBMITTED, *WAITING):
+    elif status in WAITING:  # threaded under its card; before routing there is no card yet
         kind, action = "comment", AuditAction.COMMENTED
     else:
         return DecisionOutcome(Result.ALREADY_DECIDED, status=status)
