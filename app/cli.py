@@ -12,6 +12,7 @@ from sqlalchemy.exc import OperationalError
 
 from app.cli_audit import add_audit_commands, record_operator_action
 from app.cli_directory import add_directory_commands
+from app.cli_policy import add_policy_commands
 from app.cli_report import add_report_commands
 from app.domain.audit import AuditAction
 from app.domain.errors import DomainError, PolicyError
@@ -251,6 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("doctor", help="show the effective configuration").set_defaults(run=cmd_doctor)
     add_audit_commands(sub)
     add_report_commands(sub)
+    add_policy_commands(sub)
     return parser
 
 
@@ -276,6 +278,10 @@ def _with_channel_ids(settings: Settings) -> Settings:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # A command that reads only its own input (`policy check FILE`) runs on any configuration.
+    standalone: Callable[[argparse.Namespace], int] | None = getattr(args, "standalone", None)
+    if standalone is not None:
+        return standalone(args)
     environment: Environment | None = getattr(args, "environment", None)
     if environment is not None:
         os.environ["APP_ENV"] = environment.value  # child processes (the dev worker) inherit it

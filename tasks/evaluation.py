@@ -11,6 +11,7 @@ from app.llm.reviewer import review_input
 from app.metrics import DECISIONS
 from app.policy_loader import load_policy
 from app.services.evaluation import facts_of, record_gate_decision
+from app.services.history import history_of
 from models import Expense
 from tasks.celery_app import celery_app
 from tasks.runtime import runtime
@@ -30,7 +31,7 @@ def evaluate_expense(expense_id: str) -> str:
         expense = session.get(Expense, eid)
         if expense is None or expense.status != Status.SUBMITTED.value:
             return "skipped"
-        facts = facts_of(expense, policy)
+        facts = facts_of(expense, policy, history_of(session, expense, policy))
         review = review_input(
             facts, expense.merchant, expense.description, expense.incurred_on.isoformat()
         )
@@ -41,6 +42,8 @@ def evaluate_expense(expense_id: str) -> str:
         applied = record_gate_decision(session, eid, decision, advice, policy)
     if not applied:
         return "skipped"
-    auto = decision.route is Route.AUTO_APPROVE
-    DECISIONS.labels("auto", "approved" if auto else "routed_to_human").inc()
+    outcome = {Route.AUTO_APPROVE: "approved", Route.AUTO_REJECT: "rejected"}
+    DECISIONS.labels("auto", outcome.get(decision.route, "routed_to_human")).inc()
+    if decision.would_be is not None:
+        DECISIONS.labels("shadow", outcome.get(decision.would_be, "routed_to_human")).inc()
     return decision.route.value

@@ -11,7 +11,8 @@ from app.db import Database
 from app.domain.audit_chain import canonical_values, chain_hash
 from app.services.audit_verify import last_event, snapshot, stream_events
 from models import AuditEvent
-from tests.services.test_decisions import click, pending_expense, person
+from tests.audit_rows import behind_the_triggers
+from tests.factories import click, pending_expense, person
 
 
 @pytest.fixture
@@ -34,16 +35,6 @@ def ids(url: str) -> list[int]:
         found = list(conn.scalars(select(AuditEvent.id).order_by(AuditEvent.id)))
     engine.dispose()
     return found
-
-
-def behind_the_triggers(url: str, *statements: str, **params: object) -> None:
-    """What a superuser can do: switch the triggers off for a session and edit rows."""
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("SET LOCAL session_replication_role = replica"))
-        for statement in statements:
-            conn.execute(text(statement), params)
-    engine.dispose()
 
 
 def verify(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:

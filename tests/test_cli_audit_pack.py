@@ -16,8 +16,8 @@ from app.db import Database
 from app.policy_loader import load_policy
 from app.services.decisions import Verdict
 from app.settings import DEFAULT_POLICY_FILE
+from tests.audit_rows import behind_the_triggers
 from tests.audit_story import CONFIDENT_APPROVE, click, expense, staff
-from tests.test_cli_audit import behind_the_triggers
 
 
 class Clock:

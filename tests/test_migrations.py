@@ -15,12 +15,10 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError
 
-from app.db import Database
-from app.domain.audit import Actor, ActorKind, AuditAction, Channel
 from app.migrate import alembic_config, upgrade
-from app.services import audit
 from app.services.audit_verify import verify
 from models import AuditEvent, Base
+from tests.audit_rows import write_events
 from tests.pg import scratch_database
 
 BEFORE_AUDIT_CHAIN = "16711ce5ae2e"
@@ -33,21 +31,6 @@ def test_models_and_migrations_agree(postgres_url: str) -> None:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     engine.dispose()
     assert diff == []
-
-
-def write_events(url: str, count: int) -> None:
-    db = Database(url, job_sender=lambda _jobs: None)
-    for i in range(count):
-        with db.session() as session:
-            audit.record(
-                session,
-                expense_id=None,
-                actor=Actor(ActorKind.CLI_OPERATOR, "ops"),
-                action=AuditAction.COMMENTED,
-                channel=Channel.CLI,
-                reason=f"note {i}",
-            )
-    db.dispose()
 
 
 def refused(engine: sa.Engine, statement: str) -> str:

@@ -2,7 +2,6 @@
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from itertools import chain
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -12,6 +11,7 @@ from app.api.audit_filters import AuditFilterDep
 from app.api.deps import CurrentAuditor, DbDep, SettingsDep
 from app.api.problems import documented
 from app.api.schemas import AuditEventOut, AuditPage
+from app.api.streaming import ClosingStreamingResponse
 from app.policy_loader import load_policy
 from app.services import audit_query
 from app.services.audit_export import ExportFormat, export_chunks
@@ -53,8 +53,9 @@ def export_response(chunks: Iterator[bytes], fmt: ExportFormat) -> StreamingResp
     """Streams `chunks`; the first is read now, so a database outage is still a 503 problem."""
     first = next(chunks, b"")
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    return StreamingResponse(
-        chain([first], chunks),
+    return ClosingStreamingResponse(
+        first,
+        chunks,
         media_type=MEDIA_TYPES[fmt],
         headers={
             "Content-Disposition": f'attachment; filename="audit-events-{stamp}.{fmt.value}"',

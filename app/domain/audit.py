@@ -37,6 +37,7 @@ class AuditAction(StrEnum):
     SUBMITTED = "submitted"
     LLM_REVIEWED = "llm_reviewed"
     AUTO_APPROVED = "auto_approved"
+    AUTO_REJECTED = "auto_rejected"
     ROUTED_TO_HUMAN = "routed_to_human"
     STEP_APPROVED = "step_approved"
     APPROVED = "approved"

@@ -8,6 +8,7 @@ from typing import Any
 
 from app.domain.errors import InvalidMoney, PolicyError
 from app.domain.money import normalize_currency
+from app.domain.policy_clauses import InvalidPolicy, PolicyClauses, Problem, parse_clauses
 from app.domain.routing import RoutingPolicy, parse_routing
 
 # Stored in columns of these sizes with every decision.
@@ -39,6 +40,8 @@ class Policy:
     routing: RoutingPolicy = RoutingPolicy()
     # Slack channel that receives the audit log's head hash once a day; None: no daily post.
     audit_witness_channel: str | None = None
+    # Forbidden merchants and words, duplicates, monthly caps, calendar, shadow mode.
+    clauses: PolicyClauses = PolicyClauses()
     # The file's exact text and the SHA-256 of its bytes, when it was read from a file: every
     # decision names them, and the text is kept so auditors can read the rules that applied.
     source_text: str | None = field(default=None, repr=False, compare=False)
@@ -144,4 +147,25 @@ def parse_policy(raw: Mapping[str, Any]) -> Policy:
         show_ai_reasons_to_submitter=show_reasons,
         audit_witness_channel=witness.strip() if witness else None,
         routing=parse_routing(raw),
+        clauses=parse_clauses(raw),
     )
+
+
+_NAMED = re.compile(r"policy (?:is missing )?'([\w.]+)'")
+
+
+def policy_problems(raw: Mapping[str, Any]) -> list[Problem]:
+    """Every problem in the clauses, and the first one in the rest of the policy; [] if valid."""
+    problems: list[Problem] = []
+    try:
+        parse_clauses(raw)
+    except InvalidPolicy as exc:
+        problems.extend(exc.problems)
+    try:
+        parse_policy(raw)
+    except InvalidPolicy:
+        pass  # listed above
+    except PolicyError as exc:
+        named = _NAMED.search(str(exc))
+        problems.insert(0, Problem(named.group(1) if named else "policy", str(exc)))
+    return problems

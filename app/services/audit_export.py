@@ -1,7 +1,7 @@
 """Streaming the filtered log out as CSV or JSON Lines from one read-only snapshot.
 
-Memory stays flat whatever the log's size: rows come from a server-side cursor (or, for CSV on
-PostgreSQL, from COPY) a few batches at a time, and leave as chunks of text.
+Memory stays flat whatever the log's size: rows come from a server-side cursor (or, on PostgreSQL,
+from COPY) a few batches at a time, and leave as chunks of text.
 """
 
 from collections.abc import Iterator
@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Engine
 
 from app.domain.audit_export import events_csv, events_jsonl
 from app.domain.audit_filter import AuditFilter
-from app.services.audit_copy import copy_csv
+from app.services.audit_copy import copy_csv, copy_jsonl
 from app.services.audit_query import conditions
 from app.services.audit_verify import snapshot, stream_events
 
@@ -35,8 +35,8 @@ def export_from(
 ) -> Iterator[bytes]:
     """The export, read on a connection (and snapshot) the caller holds."""
     where = conditions(flt, policy_currency)
-    if fmt is ExportFormat.CSV and conn.dialect.name == "postgresql":
-        yield from copy_csv(conn, where)
+    if conn.dialect.name == "postgresql":
+        yield from (copy_csv if fmt is ExportFormat.CSV else copy_jsonl)(conn, where)
         return
     events = stream_events(conn, where=where)
     chunks = events_csv(events) if fmt is ExportFormat.CSV else events_jsonl(events)

@@ -20,6 +20,7 @@ from app.domain.errors import DecisionRefused, NotFound
 from app.domain.money import in_minor_units
 from app.domain.roles import Role
 from app.domain.routing import check_may_decide
+from app.domain.rules import RuleResult
 from app.domain.workflow import Action, Status, approval_action, step_is_open
 from app.services import audit
 from app.services.employees import find_by_slack_id
@@ -71,12 +72,19 @@ def slack_actor(slack_user_id: str, person: Employee | None) -> Actor:
     return Actor.slack_user(slack_user_id, person.id, person.email)
 
 
-def decision_context(session: Session, expense: Expense, **details: Json) -> EventContext:
-    """Each human decision is logged with the money, policy and AI advice it was made on."""
+def decision_context(
+    session: Session, expense: Expense, *, decision: bool = False, **details: Json
+) -> EventContext:
+    """Each human decision is logged with the money, policy (and, for a decision, the rule
+    trace) and AI advice it was made on."""
     amount = in_minor_units(expense.amount, expense.currency)
+    if expense.policy_sha256 is not None:
+        details["policy_sha256"] = expense.policy_sha256
+    trace = expense.rule_trace if decision else None
     return EventContext(
         valuation=audit.gate_valuation(session, expense.id, amount, expense.currency),
         policy_version=expense.policy_version,
+        rule_trace=None if trace is None else [RuleResult.from_dict(r) for r in trace],
         llm=None if expense.llm_advice is None else LlmOpinion.of(expense.llm_advice),
         details=details,
     )
@@ -115,13 +123,19 @@ def _named_approvers(session: Session, expense_id: uuid.UUID) -> set[int]:
     return named
 
 
-def approvers_so_far(session: Session, expense_id: uuid.UUID) -> set[int]:
-    """Who approved an earlier step of this chain: they may not approve another."""
+def approvers_so_far(session: Session, expense_id: uuid.UUID, step: int) -> set[int]:
+    """Who approved a step before `step` of this chain: they may not approve another.
+
+    Only earlier steps: a decision on `step` itself that committed a moment ago is a lost race,
+    answered as "already decided" by the conditional transition, not as a second step.
+    """
     return {
         decided_by
         for decided_by in session.scalars(
             select(Decision.decided_by_id).where(
-                Decision.expense_id == expense_id, Decision.outcome == Verdict.APPROVE.value
+                Decision.expense_id == expense_id,
+                Decision.step < step,
+                Decision.outcome == Verdict.APPROVE.value,
             )
         )
         if decided_by is not None
@@ -171,7 +185,7 @@ def authorize_step(
             step=plan_of(waiting),
             assignee_id=waiting.assignee_id,
             acting_for_id=None,
-            approved_earlier_steps=approvers_so_far(session, expense.id),
+            approved_earlier_steps=approvers_so_far(session, expense.id, step),
         )
     except DecisionRefused as refusal:
         return _refuse(session, expense, slack_user_id, decider, step, refusal, attempted)
@@ -231,7 +245,7 @@ def decide_step(
         to_status=expense.status,
         reason=reason,
         context=decision_context(
-            session, expense, step=step, role=step_role, decided_by=decider.email
+            session, expense, decision=True, step=step, role=step_role, decided_by=decider.email
         ),
     )
     enqueue_after_commit(session, job_names.UPDATE_APPROVAL_CARD, str(expense.id), step)

@@ -47,7 +47,7 @@ def pending_steps(session: Session, viewer: Employee) -> list[tuple[Expense, App
                 step=plan_of(step),
                 assignee_id=step.assignee_id,
                 acting_for_id=None,
-                approved_earlier_steps=approvers_so_far(session, expense.id),
+                approved_earlier_steps=approvers_so_far(session, expense.id, step.position),
             )
         except DecisionRefused:
             continue

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import time
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -67,13 +68,15 @@ def create_sandbox_app(*, bot_token: str, signing_secret: str, events_url: str) 
     async def api_method(method: str, request: Request) -> Response:
         args = await _request_args(request)
         token = _token(request, args)
+        # When and where each call came, so a test or benchmark can check the bot's pacing.
+        seen = {"method": method, "channel": args.get("channel"), "at": time.time()}
         with state.lock:
             queued = state.failures.get(method)
             failure = queued.pop(0) if queued else None
         if failure is not None and failure.delay:
             await asyncio.sleep(failure.delay)
         if failure is not None and failure.status != 200:
-            state.calls.append({"method": method, "ok": False, "status": failure.status})
+            state.calls.append({**seen, "ok": False, "status": failure.status})
             error = "ratelimited" if failure.status == 429 else "internal_error"
             return JSONResponse(
                 {"ok": False, "error": error},
@@ -84,9 +87,8 @@ def create_sandbox_app(*, bot_token: str, signing_secret: str, events_url: str) 
             result = web_api.call(method, token, parse_args(args))
         except ApiError as exc:
             result = {"ok": False, "error": exc.error, **exc.extra}
-        state.calls.append(
-            {"method": method, "ok": result["ok"], "error": result.get("error"), "status": 200}
-        )
+        outcome = {"ok": result["ok"], "error": result.get("error"), "status": 200}
+        state.calls.append({**seen, **outcome})
         return JSONResponse(result)
 
     @sandbox.get("/_state")

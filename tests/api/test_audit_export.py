@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from app.db import Database
 from app.domain.advice import LlmAdvice, Recommendation
-from app.domain.audit_export import BOM, EXPORT_COLUMNS, events_csv
+from app.domain.audit_export import BOM, EXPORT_COLUMNS, events_csv, events_jsonl
 from app.domain.audit_filter import parse_filter
 from app.services.audit_export import ExportFormat, export_from
 from app.services.audit_query import conditions
@@ -133,6 +133,29 @@ def test_postgresqls_csv_has_the_same_cells_as_pythons(db: Database) -> None:
     assert copied == written
     assert len(copied) == 1 + 4  # submitted, llm_reviewed, routed_to_human, rejected
     assert copied[-1][EXPORT_COLUMNS.index("reason")] == "'" + FORMULA
+
+
+@pytest.mark.parametrize("confidence", [1.0, 0.0, 0.97, 1e-05, 0.1 + 0.2])
+def test_postgresqls_jsonl_is_byte_for_byte_pythons(db: Database, confidence: float) -> None:
+    """JSON Lines are built by COPY on PostgreSQL and by json elsewhere: the very same bytes."""
+    alice, bob = staff(db), staff(db, "approver")
+    reasons = ('q"uote \\ back', "\u2028 \x7f ✓", "\x01\x1f")
+    advice = LlmAdvice(Recommendation.APPROVE, confidence, reasons, "m-\u00e9")
+    expense_id = expense(db, alice, advice=advice, amount="1500.00", merchant='Café "Ünï"')
+    for reason in ("\ttab\rcr\nline", "", "\\", "plain"):
+        click(db, expense_id, bob, Verdict.REJECT, reason=reason)  # later ones: already decided
+    flt = parse_filter({"expense_id": str(expense_id)})
+    with snapshot(db.engine) as conn:
+        from_copy = b"".join(export_from(conn, flt, "USD", ExportFormat.JSONL))
+        events = stream_events(conn, where=conditions(flt, "USD"))
+        from_python = "".join(events_jsonl(events)).encode()
+    assert from_copy == from_python
+    # JSON Lines break only at LF: str.splitlines would also break at U+2028 and \x1f.
+    rows = [json.loads(line) for line in from_copy.decode().split("\n")[:-1]]
+    assert len(rows) == 4  # submitted, llm_reviewed, routed_to_human, rejected
+    assert json.loads(rows[1]["llm_reasons"]) == list(reasons)
+    assert rows[1]["llm_confidence"] == confidence
+    assert rows[-1]["reason"] == "\ttab\rcr\nline"
 
 
 def test_the_readmes_recipe_recomputes_every_hash_of_an_export(

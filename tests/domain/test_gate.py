@@ -119,10 +119,10 @@ def test_policy_file_is_reloaded_when_it_changes(tmp_path: Path) -> None:
     text = DEFAULT_POLICY_FILE.read_text()
     path.write_text(text)
     assert load_policy(path).version == POLICY.version
-    path.write_text(text.replace(POLICY.version, "v-next").replace('"1000"', '"50"'))
+    path.write_text(text.replace(POLICY.version, "v-next").replace('"1000"', '"2000"'))
     import os
 
     os.utime(path, (1, 1))
     reloaded = load_policy(path)
     assert reloaded.version == "v-next"
-    assert reloaded.auto_approve_below == Decimal("50")
+    assert reloaded.auto_approve_below == Decimal("2000")

@@ -119,7 +119,7 @@ def test_two_apis_and_two_workers_double_nothing(rig: Rig) -> None:
         what="every late click to be answered",
     )
     told = [t for t in first.ephemerals("U0BOB") if t.startswith("Already approved")]
-    assert len(told) == len(pending)
+    assert len(told) == len(pending), [t for t in first.ephemerals("U0BOB") if t not in told]
     assert len(first.ephemerals("U0BOB")) == len(pending)
 
     # Both workers took jobs, and only the one with --beat scheduled the sweeper.

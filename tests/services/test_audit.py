@@ -21,7 +21,7 @@ from app.domain.rules import ExpenseFacts
 from app.services import audit, audit_append, decisions, evaluation, expenses
 from app.services.audit_verify import verify
 from models import AuditChainHead, AuditEvent
-from tests.services.test_decisions import POLICY, click, new_expense, person
+from tests.factories import POLICY, click, new_expense, person
 
 OPERATOR = Actor(ActorKind.CLI_OPERATOR, "ops")
 

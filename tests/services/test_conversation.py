@@ -16,7 +16,7 @@ from app.services.recovery import lost_jobs
 from models import AuditEvent, Comment, Employee, Expense, SlackMessage
 from models.base import utcnow
 from tests.conftest import JobRecorder
-from tests.services.test_decisions import click, new_expense, pending_expense, person
+from tests.factories import click, new_expense, pending_expense, person
 
 
 def ask(

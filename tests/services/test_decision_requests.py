@@ -13,7 +13,7 @@ from app.services.decisions import Result
 from app.services.recovery import purge_replay_receipts
 from models import Decision, SlackRequestReceipt
 from models.base import utcnow
-from tests.services.test_decisions import pending_expense, person
+from tests.factories import pending_expense, person
 
 
 def record(db: Database, request: DecisionRequest | None) -> str:

@@ -1,83 +1,21 @@
 """Services on real PostgreSQL: after-commit jobs, racing approvers, refusals, idempotent steps."""
 
 import threading
-import uuid
-from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from app import job_names
 from app.db import Database
 from app.domain.advice import LlmUnavailable
 from app.domain.gate import route_expense
 from app.domain.rules import ExpenseFacts
-from app.policy_loader import load_policy
 from app.services import decisions, evaluation, expenses
-from app.services.employees import add_employee
-from app.settings import DEFAULT_POLICY_FILE
 from models import AuditEvent, Decision, Employee, Expense
 from tests.conftest import JobRecorder
-
-POLICY = load_policy(DEFAULT_POLICY_FILE)
-
-
-def person(db: Database, *roles: str) -> Employee:
-    tag = uuid.uuid4().hex[:10]
-    with db.session() as session:
-        return add_employee(
-            session,
-            email=f"{tag}@t.example",
-            name=tag,
-            slack_user_id=f"U{tag.upper()}",
-            roles=roles,
-        )
-
-
-def new_expense(amount: str = "1500.00") -> expenses.NewExpense:
-    return expenses.NewExpense(
-        amount=Decimal(amount),
-        currency="USD",
-        category="travel",
-        merchant="Rail",
-        description="trip",
-        incurred_on=date(2026, 11, 1),
-        receipt_url="https://r.example/1",
-    )
-
-
-def pending_expense(db: Database, submitter: Employee, amount: str = "1500.00") -> uuid.UUID:
-    with db.session() as session:
-        expense, _ = expenses.submit(session, submitter, new_expense(amount), None)
-        expense_id = expense.id
-    facts = ExpenseFacts(Decimal(amount), "USD", "travel", True)
-    advice = LlmUnavailable("test")
-    with db.session() as session:
-        assert evaluation.record_gate_decision(
-            session, expense_id, route_expense(POLICY, facts, advice), advice, POLICY
-        )
-    return expense_id
-
-
-def click(
-    db: Database,
-    expense_id: uuid.UUID,
-    who: Employee,
-    verdict: decisions.Verdict = decisions.Verdict.APPROVE,
-    reason: str | None = None,
-) -> decisions.DecisionOutcome:
-    """What a button click on step 0 does, in its own transaction."""
-    assert who.slack_user_id
-    with db.session() as session:
-        return decisions.decide_step(
-            session,
-            expense_id=expense_id,
-            step=0,
-            slack_user_id=who.slack_user_id,
-            verdict=verdict,
-            reason=reason,
-        )
+from tests.factories import POLICY, click, new_expense, pending_expense, person
 
 
 def test_jobs_leave_only_after_commit_and_never_on_rollback(
@@ -146,6 +84,39 @@ def test_racing_approvers_make_exactly_one_decision(db: Database, jobs: JobRecor
         assert expense is not None
         assert expense.status == "approved"
     assert jobs.names().count(job_names.NOTIFY_SUBMITTER) == 1
+
+
+def test_a_double_click_that_loses_the_race_is_already_decided_not_a_second_step(
+    db: Database,
+) -> None:
+    submitter, approver = person(db), person(db, "approver")
+    expense_id = pending_expense(db, submitter)
+    assert approver.slack_user_id
+    won: list[decisions.DecisionOutcome] = []
+
+    def first_click_commits(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        # The first click commits after the late one saw the step open, before it reads decisions.
+        if not won and "FROM decisions" in statement:
+            won.append(click(db, expense_id, approver))
+
+    with db.session() as late:
+        event.listen(late.connection(), "before_cursor_execute", first_click_commits)
+        outcome = decisions.decide_step(
+            late,
+            expense_id=expense_id,
+            step=0,
+            slack_user_id=approver.slack_user_id,
+            verdict=decisions.Verdict.APPROVE,
+        )
+    assert [w.result for w in won] == [decisions.Result.DECIDED]
+    assert outcome.result is decisions.Result.ALREADY_DECIDED, outcome
+    with db.session() as session:
+        refused = session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.expense_id == expense_id, AuditEvent.action == "decision_refused")
+        )
+    assert refused == 0
 
 
 def test_refusal_is_audited_and_changes_nothing(db: Database, jobs: JobRecorder) -> None:

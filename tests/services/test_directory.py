@@ -15,7 +15,7 @@ from app.domain.errors import InvalidRows, NotFound
 from app.services import decisions, directory
 from app.services.employees import authenticate, create_token, list_tokens, revoke_token
 from models import AuditEvent, Expense
-from tests.services.test_decisions import pending_expense, person
+from tests.factories import pending_expense, person
 
 ADMIN = Actor(ActorKind.CLI_OPERATOR, "tester")
 CLI = Channel.CLI

@@ -11,7 +11,7 @@ from app.services import expenses
 from app.services.recovery import lost_jobs
 from models import Comment, Decision, Expense, SlackMessage
 from models.base import utcnow
-from tests.services.test_decisions import click, new_expense, pending_expense, person
+from tests.factories import click, new_expense, pending_expense, person
 
 
 def age(db: Database, expense_id: uuid.UUID, minutes: int = 10) -> None:

@@ -15,7 +15,7 @@ from models.base import utcnow
 from slack.delivery import DeliveryBusy, Post, deliver
 from slack.ids import METADATA_EVENT_TYPE
 from slack.pacing import MAX_WAIT, PaceLater, reserve_slot
-from tests.services.test_decisions import new_expense, person
+from tests.factories import new_expense, person
 from tests.slack.conftest import TOKEN, posts_with_key
 from tests.standins.server import ServerThread
 
