@@ -11,7 +11,7 @@ from app.services.employees import find_by_slack_id
 from app.services.inbox import pending_steps, recent_expenses
 from app.services.routing import plan_of
 from models import Employee
-from slack.home_view import OwnItem, PendingItem, home_view
+from slack.home_view import OwnItem, PendingItem, home_view, unlinked_home
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +20,7 @@ def load_home(db: Database, slack_user_id: str) -> dict[str, object]:
     with db.session() as session:
         viewer = find_by_slack_id(session, slack_user_id)
         if viewer is None:
-            return home_view([], [])
+            return unlinked_home()
         pending = []
         for expense, step in pending_steps(session, viewer):
             submitter = session.get(Employee, expense.submitter_id)

@@ -58,6 +58,13 @@ def _pending(item: PendingItem) -> list[Block]:
     ]
 
 
+UNLINKED = "Your Slack account is not linked to an employee; ask an admin to add your Slack id."
+
+
+def unlinked_home() -> dict[str, Any]:
+    return {"type": "home", "callback_id": CallbackId.HOME.value, "blocks": [_section(UNLINKED)]}
+
+
 def home_view(pending: list[PendingItem], own: list[OwnItem]) -> dict[str, Any]:
     blocks: list[Block] = [_header("Waiting for your decision")]
     if not pending:

@@ -82,7 +82,7 @@ def ask(
     asker, waiting = authorized
     from_status = expense.status
     if not apply_transition(session, expense, Action.ASK):
-        return closed_step(session, expense, step)
+        return closed_step(session, expense, step, slack_user_id)
     note = _note(session, expense, asker, slack_user_id, question, "question")
     audit.record(
         session,

@@ -90,8 +90,10 @@ def decision_context(
     )
 
 
-def closed_step(session: Session, expense: Expense, step: int) -> DecisionOutcome:
-    """What already happened to `step`, for someone who clicked too late."""
+def closed_step(
+    session: Session, expense: Expense, step: int, clicker: str | None = None
+) -> DecisionOutcome:
+    """What already happened to `step`, for `clicker`, who clicked too late."""
     decision = session.scalar(
         select(Decision).where(Decision.expense_id == expense.id, Decision.step == step)
     )
@@ -102,17 +104,21 @@ def closed_step(session: Session, expense: Expense, step: int) -> DecisionOutcom
     )
     # The card they clicked may be out of date: show them the truth, not only tell it.
     refresh_if_stale(session, expense, step)
+    if clicker is not None:  # their Home tab may list it still
+        enqueue_after_commit(session, job_names.PUBLISH_HOME, clicker)
     return DecisionOutcome(Result.ALREADY_DECIDED, status=Status(expense.status), prior=prior)
 
 
-def open_step(session: Session, expense_id: uuid.UUID, step: int) -> DecisionOutcome | None:
+def open_step(
+    session: Session, expense_id: uuid.UUID, step: int, clicker: str | None = None
+) -> DecisionOutcome | None:
     """None while `step` awaits a decision; otherwise why it does not (gone: NotFound)."""
     expense = session.get(Expense, expense_id)
     if expense is None:
         raise NotFound("no such expense")
     if step_is_open(Status(expense.status), expense.current_step, step):
         return None
-    return closed_step(session, expense, step)
+    return closed_step(session, expense, step, clicker)
 
 
 def _named_approvers(session: Session, expense_id: uuid.UUID) -> set[int]:
@@ -173,11 +179,11 @@ def authorize_step(
 ) -> tuple[Employee, ApprovalStep] | DecisionOutcome:
     """Who acts on an open step, and the step; or the outcome that says why they may not."""
     if not step_is_open(Status(expense.status), expense.current_step, step):
-        return closed_step(session, expense, step)
+        return closed_step(session, expense, step, slack_user_id)
     decider = find_by_slack_id(session, slack_user_id)
     waiting = step_at(session, expense.id, step)
     if waiting is None:  # routed before steps had rows, and not migrated: nothing to decide
-        return closed_step(session, expense, step)
+        return closed_step(session, expense, step, slack_user_id)
     try:
         check_may_decide(
             decider=person(decider) if decider else None,
@@ -216,7 +222,7 @@ def decide_step(
     )
     next_step = step + 1 if action is Action.APPROVE_STEP else step
     if not apply_transition(session, expense, action, current_step=next_step):
-        return closed_step(session, expense, step)
+        return closed_step(session, expense, step, slack_user_id)
     if action is Action.APPROVE_STEP:
         open_next(session, expense.id, next_step, utcnow())
     session.add(

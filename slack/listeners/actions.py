@@ -31,7 +31,7 @@ def register(bolt: App, db: Database, after_ack: AfterAck) -> None:
         if callback is not CallbackId.COMMENT_MODAL:  # a closed step is explained, not asked on
             try:
                 with db.session() as session:
-                    closed = open_step(session, ref.expense_id, ref.step)
+                    closed = open_step(session, ref.expense_id, ref.step, user)
             except NotFound:
                 tell(client, channel, user, GONE)
                 return

@@ -185,8 +185,10 @@ def test_the_home_tab_lists_steps_and_decides_them(stack: Stack) -> None:
     merchant = unique_merchant()
     expense_id = stack.submit_ok("dana", expense_body(amount="1800.00", merchant=merchant))
     stack.card(expense_id)
+    bobs = stack.open_home("U0BOB")  # listed for Bob too: any approver decides this step
     home = stack.open_home("U0CAROL")
     assert expense_id in json.dumps(home)
+    assert expense_id in json.dumps(bobs)
     assert stack.home_click("U0CAROL", home, expense_id, ActionId.APPROVE).status_code == 200
     done = stack.wait_status(expense_id, "approved")
     assert done["decisions"][0]["slack_user_id"] == "U0CAROL"
@@ -196,6 +198,16 @@ def test_the_home_tab_lists_steps_and_decides_them(stack: Stack) -> None:
         what="Carol's Home tab without the decided step",
     )
     stack.decided_card(expense_id)
+    # Bob's tab was open before Carol decided: his click is answered and the tab redrawn.
+    assert stack.home_click("U0BOB", bobs, expense_id, ActionId.APPROVE).status_code == 200
+    wait_for(
+        lambda: any("Already approved by <@U0CAROL>" in t for t in stack.ephemerals("U0BOB")),
+        what="Bob told Carol approved it",
+    )
+    wait_for(
+        lambda: expense_id not in json.dumps(stack.home("U0BOB")),
+        what="Bob's Home tab without the decided step",
+    )
     mine = json.dumps(stack.open_home("U0DANA"), ensure_ascii=False)
     assert "Nothing waits for you." in mine
     line = next(t for t in mine.split('"text": ') if merchant in t)

@@ -182,6 +182,9 @@ def test_a_click_on_a_stale_card_redraws_it(db: Database, jobs: JobRecorder) -> 
     assert click(db, fresh, approver).status is Status.CANCELLED
     updates = [j.args for j in jobs.jobs if j.task == job_names.UPDATE_APPROVAL_CARD]
     assert updates == [(str(stale), 0)]
+    # Whatever they clicked on, their Home tab is published again too.
+    homes = [j.args for j in jobs.jobs if j.task == job_names.PUBLISH_HOME]
+    assert homes == [(approver.slack_user_id,)] * 2
 
 
 def test_a_dm_thread_leads_back_to_its_question(db: Database) -> None:

@@ -5,7 +5,7 @@ from typing import Any
 
 from app.domain.workflow import Status
 from slack.blocks import NoteView, approval_card, question_notice, reason_modal
-from slack.home_view import OwnItem, PendingItem, home_view
+from slack.home_view import OwnItem, PendingItem, home_view, unlinked_home
 from slack.ids import ActionId, CallbackId, CardRef, ModalRef
 from slack.sandbox.validation import check_blocks, check_modal
 from tests.slack.test_blocks import EXPENSE_ID, view
@@ -78,6 +78,12 @@ def test_the_home_tab_lists_steps_with_the_cards_buttons_and_own_expenses() -> N
     text = json.dumps(home)
     assert "Rail &lt;Co&gt;" in text
     assert "*needs info*" in text
+
+
+def test_someone_not_in_the_directory_is_told_so() -> None:
+    home = unlinked_home()
+    check_blocks(home["blocks"], limit=100)
+    assert "not linked to an employee" in json.dumps(home)
 
 
 def test_an_empty_home_tab_says_so() -> None:
