@@ -20,7 +20,9 @@ from app.domain.roles import Role
 from app.logs import configure_logging
 from app.policy_loader import load_policy
 from app.secrets_check import masked_url
-from app.settings import Environment, Settings
+from app.settings import Environment, Settings, get_settings
+from slack.channels import UnknownChannel, resolve_channel_names
+from slack.client import make_web_client
 
 if TYPE_CHECKING:  # the CLI imports heavy modules only for the command that needs them
     from app.db import Database
@@ -262,6 +264,18 @@ def _print_config_errors(exc: ValidationError) -> None:
         print(f"configuration error: {where + ': ' if where else ''}{message}", file=sys.stderr)
 
 
+def _with_channel_ids(settings: Settings) -> Settings:
+    """Channel names resolved once, here; the ids reach every process this one starts."""
+    if settings.uses_sandbox:  # the built-in stand-in starts with the API, after this
+        return settings
+    ids = resolve_channel_names(settings, make_web_client(settings))
+    if not ids:
+        return settings
+    os.environ.update(ids)
+    get_settings.cache_clear()
+    return Settings()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # A command that reads only its own input (`policy check FILE`) runs on any configuration.
@@ -283,7 +297,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if run in STARTS_THE_BOT:
             # Refuse to start on a policy that cannot be read, rather than fail on first use.
             load_policy(settings.policy_file)
+            settings = _with_channel_ids(settings)
         return run(settings, args)
+    except UnknownChannel as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     except PolicyError as exc:
         print(f"configuration error: POLICY_FILE: {exc}", file=sys.stderr)
         return EXIT_CONFIG

@@ -19,6 +19,8 @@ SANDBOX_SIGNING_SECRET = "sandbox-signing-secret"
 MODEL_NAME_MAX = 200
 SLACK_ID_MAX = 32
 SLACK_ID_PATTERN = r"^[A-Z0-9]{2,32}$"
+# A channel id, or `#name` (Slack's names: lowercase letters, digits, - and _), resolved at start.
+CHANNEL_PATTERN = r"^([A-Z0-9]{2,32}|#[a-z0-9_-]{1,80})$"
 
 
 class Environment(StrEnum):
@@ -60,9 +62,9 @@ class Settings(BaseSettings):
     slack_team_id: str = Field(default="", pattern=r"^([A-Z0-9]{2,32})?$")
     slack_app_id: str = Field(default="", pattern=r"^([A-Z0-9]{2,32})?$")
     slack_enterprise_id: str = Field(default="", pattern=r"^([A-Z0-9]{2,32})?$")
-    slack_approvals_channel: str = Field(default="C0APPROVALS", pattern=SLACK_ID_PATTERN)
+    slack_approvals_channel: str = Field(default="C0APPROVALS", pattern=CHANNEL_PATTERN)
     # Where finance steps are posted; empty means the approvals channel.
-    slack_finance_channel: str = Field(default="", pattern=r"^([A-Z0-9]{2,32})?$")
+    slack_finance_channel: str = Field(default="", pattern=r"^([A-Z0-9]{2,32}|#[a-z0-9_-]{1,80})?$")
     # Empty means: Slack itself in production, the built-in sandbox in development.
     slack_api_url: str = ""
     # Threads per API process for Slack clicks: this many acks, and this many decisions, at once.

@@ -84,4 +84,6 @@ class Comment(Base):
     author_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
     slack_user_id: Mapped[str | None] = mapped_column(String(32))
     text: Mapped[str] = mapped_column(Text)
+    # "comment", an approver's "question" (the expense waits for it), or the submitter's "answer".
+    kind: Mapped[str] = mapped_column(String(16), default="comment", server_default="comment")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -11,6 +11,7 @@ from slack.text import escape, escape_within
 
 Block = dict[str, Any]
 SECTION_LIMIT = 3000
+MAX_NOTES = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +22,16 @@ class DecisionView:
     slack_user_id: str | None
     reason: str | None
     decided_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NoteView:
+    """A question to the submitter, or their answer, as the card shows it."""
+
+    kind: str
+    slack_user_id: str | None
+    author_name: str
+    text: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +56,7 @@ class CardView:
     llm_advice: Advice | None
     policy_version: str | None
     decisions: tuple[DecisionView, ...] = field(default_factory=tuple)
+    conversation: tuple[NoteView, ...] = field(default_factory=tuple)
 
     @property
     def awaiting_this_step(self) -> bool:
@@ -153,15 +165,19 @@ def approval_card(view: CardView, notice: str | None = None) -> list[Block]:
     blocks.append(_context(f"{step_label} · policy {escape(view.policy_version or 'unknown')}"))
     for decision in view.decisions:
         blocks.append(_context(_outcome_line(decision, view.steps)))
+    # The latest exchanges only: a card holds at most 50 blocks.
+    for note in view.conversation[-MAX_NOTES:]:
+        blocks.append(_section(_note_line(note)))
     if view.awaiting_this_step:
         blocks.append(
             {
                 "type": "actions",
                 "block_id": BlockId.ACTIONS.value,
                 "elements": [
-                    _button("Approve", ActionId.APPROVE, ref, style="primary"),
-                    _button("Reject", ActionId.REJECT, ref, style="danger"),
-                    _button("Comment", ActionId.COMMENT, ref),
+                    button("Approve", ActionId.APPROVE, ref, style="primary"),
+                    button("Reject", ActionId.REJECT, ref, style="danger"),
+                    button("Ask a question", ActionId.ASK, ref),
+                    button("Comment", ActionId.COMMENT, ref),
                 ],
             }
         )
@@ -170,13 +186,23 @@ def approval_card(view: CardView, notice: str | None = None) -> list[Block]:
     return blocks
 
 
+def _note_line(note: NoteView) -> str:
+    who = _who(note.slack_user_id, note.author_name)
+    verb = {"question": "❓ {} asked", "answer": "💬 {} answered"}.get(note.kind, "💬 {}")
+    return f"{verb.format(who)}: {escape_within(note.text, 2500)}"
+
+
 def _status_phrase(view: CardView) -> str:
     if view.status == Status.PENDING_APPROVAL:
         return f"waiting for step {view.current_step + 1} ({view.steps[view.current_step]})"
+    if view.status == Status.NEEDS_INFO:
+        return "waiting for the submitter to answer the question above"
+    if view.status == Status.CANCELLED:
+        return "cancelled by the submitter"
     return view.status.replace("_", " ")
 
 
-def _button(label: str, action: ActionId, value: str, style: str | None = None) -> Block:
+def button(label: str, action: ActionId, value: str, style: str | None = None) -> Block:
     button: Block = {
         "type": "button",
         "text": {"type": "plain_text", "text": label},
@@ -188,20 +214,28 @@ def _button(label: str, action: ActionId, value: str, style: str | None = None) 
     return button
 
 
+# Each modal's title, submit button and input label.
+MODAL_WORDS = {
+    CallbackId.REJECT_MODAL: ("Reject expense", "Reject", "Reason"),
+    CallbackId.COMMENT_MODAL: ("Comment", "Post comment", "Comment"),
+    CallbackId.ASK_MODAL: ("Ask the submitter", "Ask", "Question"),
+}
+
+
 def reason_modal(callback: CallbackId, ref: ModalRef) -> dict[str, Any]:
-    rejecting = callback is CallbackId.REJECT_MODAL
+    title, submit, label = MODAL_WORDS[callback]
     return {
         "type": "modal",
         "callback_id": callback.value,
         "private_metadata": ref.encode(),
-        "title": {"type": "plain_text", "text": "Reject expense" if rejecting else "Comment"},
-        "submit": {"type": "plain_text", "text": "Reject" if rejecting else "Post comment"},
+        "title": {"type": "plain_text", "text": title},
+        "submit": {"type": "plain_text", "text": submit},
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [
             {
                 "type": "input",
                 "block_id": BlockId.REASON.value,
-                "label": {"type": "plain_text", "text": "Reason" if rejecting else "Comment"},
+                "label": {"type": "plain_text", "text": label},
                 "element": {
                     "type": "plain_text_input",
                     "action_id": REASON_INPUT,
@@ -243,3 +277,15 @@ def step_notice(
     who = f"<@{decided.slack_user_id}>" if decided.slack_user_id else "an approver"
     after = f" It now waits on {escape_within(next_step, 200)}." if next_step else ""
     return f"{head} was approved by {who} (step {decided.step + 1}).{after}"
+
+
+def question_notice(
+    *, asker_slack_id: str | None, amount: str, currency: str, merchant: str, question: str
+) -> str:
+    """The direct message that asks the submitter a question; they answer in its thread."""
+    who = f"<@{asker_slack_id}>" if asker_slack_id else "An approver"
+    return (
+        f"{who} has a question about your expense of {escape(amount)} {escape(currency)} at "
+        f"{escape_within(merchant, 200)}:\n>{escape_within(question, 2500)}\n"
+        "Reply in this thread to answer; the approver decides after your answer."
+    )

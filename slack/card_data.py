@@ -11,8 +11,8 @@ from app.domain.money import in_minor_units
 from app.domain.receipts import counts_as_receipt
 from app.domain.workflow import Status
 from app.services.routing import plan_of, steps_of
-from models import Decision, Employee, Expense
-from slack.blocks import CardView, DecisionView
+from models import Comment, Decision, Employee, Expense
+from slack.blocks import CardView, DecisionView, NoteView
 
 
 def decision_views(session: Session, expense_id: uuid.UUID) -> tuple[DecisionView, ...]:
@@ -23,6 +23,17 @@ def decision_views(session: Session, expense_id: uuid.UUID) -> tuple[DecisionVie
         DecisionView(d.step, d.role, d.outcome, d.slack_user_id, d.reason, d.decided_at)
         for d in rows
     )
+
+
+def conversation_views(session: Session, expense_id: uuid.UUID) -> tuple[NoteView, ...]:
+    """The questions asked of the submitter and their answers, oldest first."""
+    rows = session.execute(
+        select(Comment, Employee.name)
+        .outerjoin(Employee, Employee.id == Comment.author_id)
+        .where(Comment.expense_id == expense_id, Comment.kind.in_(("question", "answer")))
+        .order_by(Comment.id)
+    ).all()
+    return tuple(NoteView(c.kind, c.slack_user_id, name or "someone", c.text) for c, name in rows)
 
 
 def _step_labels(session: Session, expense: Expense) -> tuple[str, ...]:
@@ -58,4 +69,5 @@ def load_card_view(
         llm_advice=expense.llm_advice,
         policy_version=expense.policy_version,
         decisions=decision_views(session, expense.id),
+        conversation=conversation_views(session, expense.id),
     )

@@ -264,8 +264,9 @@ def mark_refreshed(db: Database, dedupe_key: str) -> None:
 
 def card_messages(
     db: Database, expense_id: uuid.UUID, step: int
-) -> tuple[list[SlackMessage], bool]:
-    """The step's posted cards (the card, or its fallback), and whether one failed for good."""
+) -> tuple[list[SlackMessage], bool, bool]:
+    """The step's posted cards (the card, or its fallback), whether one failed for good, and
+    whether one is being posted."""
     with db.session() as session:
         rows = session.scalars(
             select(SlackMessage).where(
@@ -275,4 +276,5 @@ def card_messages(
             )
         ).all()
     sent = [r for r in rows if r.sent_at is not None and r.ts is not None]
-    return sent, any(r.failed_at is not None for r in rows)
+    posting = any(r.sent_at is None and r.failed_at is None for r in rows)
+    return sent, any(r.failed_at is not None for r in rows), posting

@@ -20,6 +20,7 @@ TASK_MODULES = [
     "tasks.maintenance",
     "tasks.decision_requests",
     "tasks.witness",
+    "tasks.conversation",
 ]
 # The witness task runs hourly and posts at most once per UTC day, so a missed beat costs an hour.
 WITNESS_CHECK_SECONDS = 3600.0

@@ -2,6 +2,7 @@
 
 import uuid
 from dataclasses import replace
+from datetime import datetime
 
 from celery import Task
 from slack_sdk.errors import SlackApiError
@@ -9,12 +10,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import job_names
+from app.db import enqueue_after_commit
 from app.domain.money import in_minor_units
 from app.domain.routing import StepKind
 from app.domain.workflow import FINAL_STATUSES, Status
 from app.policy_loader import load_policy
 from app.services.routing import plan_of, step_at
 from models import Comment, Employee, Expense, SlackMessage
+from models.base import utcnow
 from slack.blocks import (
     approval_card,
     card_text,
@@ -48,7 +51,7 @@ def card_key(expense_id: uuid.UUID, step: int) -> str:
     return f"card:{expense_id}:{step}"
 
 
-def _dm_channel(slack_user_id: str) -> str:
+def dm_channel(slack_user_id: str) -> str:
     opened = runtime().slack.conversations_open(users=slack_user_id)
     return str(opened["channel"]["id"])
 
@@ -72,7 +75,7 @@ def _post_card(card: Post, recipient: tuple[str, str]) -> str:
     kind, target = recipient
     if kind == "user":
         try:
-            card = replace(card, channel=_dm_channel(target))
+            card = replace(card, channel=dm_channel(target))
         except SlackApiError as exc:
             error = permanent_error(exc)
             if error is None:
@@ -86,6 +89,7 @@ def post_approval_card(self: Task, expense_id: str, step: int) -> str:
     rt = runtime()
     eid = uuid.UUID(expense_id)
     approvals = rt.settings.slack_approvals_channel
+    rendered_at = utcnow()
     try:
         with rt.db.session() as session:
             view = load_card_view(session, eid, step, _receipt_hosts())
@@ -100,7 +104,7 @@ def post_approval_card(self: Task, expense_id: str, step: int) -> str:
             blocks=approval_card(view),
         )
         try:
-            return _post_card(card, recipient)
+            ts = _post_card(card, recipient)
         except PermanentFailure as failure:
             if recipient == ("channel", approvals):
                 raise
@@ -111,9 +115,19 @@ def post_approval_card(self: Task, expense_id: str, step: int) -> str:
                 channel=approvals,
                 blocks=approval_card(view, notice=undeliverable_notice(failure.error)),
             )
-            return deliver(rt.db, rt.slack, fallback)
+            ts = deliver(rt.db, rt.slack, fallback)
+        _redraw_if_changed(eid, step, rendered_at)
+        return ts
     except Exception as exc:
         retry_or_raise(self, exc)
+
+
+def _redraw_if_changed(expense_id: uuid.UUID, step: int, rendered_at: datetime) -> None:
+    """The expense changed while its card was on the way: draw the card again, as it is now."""
+    with runtime().db.session() as session:
+        expense = session.get(Expense, expense_id)
+        if expense is not None and expense.updated_at > rendered_at:
+            enqueue_after_commit(session, job_names.UPDATE_APPROVAL_CARD, str(expense_id), step)
 
 
 @celery_app.task(name=job_names.UPDATE_APPROVAL_CARD, **SLACK_TASK)  # type: ignore[untyped-decorator]
@@ -121,10 +135,12 @@ def update_approval_card(self: Task, expense_id: str, step: int) -> str:
     rt = runtime()
     eid = uuid.UUID(expense_id)
     try:
-        cards, undeliverable = card_messages(rt.db, eid, step)
+        cards, undeliverable, posting = card_messages(rt.db, eid, step)
         if not cards:
             if undeliverable:
                 return "undeliverable"
+            if not posting:  # never posted (cancelled first, say); a later post draws it as it is
+                return "no card"
             raise NotReadyYet(f"card {card_key(eid, step)} is not posted yet")
         with rt.db.session() as session:
             view = load_card_view(session, eid, step, _receipt_hosts())
@@ -200,7 +216,7 @@ def notify_submitter(self: Task, expense_id: str) -> str:
             dedupe_key=f"dm:{eid}:{status}",
             expense_id=eid,
             kind="dm",
-            channel=_dm_channel(slack_user),
+            channel=dm_channel(slack_user),
             text=text,
         )
         return deliver(rt.db, rt.slack, post)
@@ -235,7 +251,7 @@ def notify_step(self: Task, expense_id: str, step: int) -> str:
             dedupe_key=f"step:{eid}:{step}",
             expense_id=eid,
             kind="step_notice",
-            channel=_dm_channel(slack_user),
+            channel=dm_channel(slack_user),
             text=text,
         )
         return deliver(rt.db, rt.slack, post)

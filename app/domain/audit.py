@@ -43,6 +43,10 @@ class AuditAction(StrEnum):
     APPROVED = "approved"
     REJECTED = "rejected"
     COMMENTED = "commented"
+    # An approver asked the submitter a question; the submitter answered; the submitter withdrew.
+    INFO_REQUESTED = "info_requested"
+    ANSWERED = "answered"
+    CANCELLED = "cancelled"
     DECISION_REFUSED = "decision_refused"
     SLACK_REQUEST_REFUSED = "slack_request_refused"
     EMPLOYEE_ADDED = "employee_added"

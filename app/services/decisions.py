@@ -24,9 +24,10 @@ from app.domain.rules import RuleResult
 from app.domain.workflow import Action, Status, approval_action, step_is_open
 from app.services import audit
 from app.services.employees import find_by_slack_id
+from app.services.refresh import refresh_homes, refresh_if_stale
 from app.services.routing import open_next, person, plan_of, step_at, steps_of
 from app.services.transitions import apply_transition
-from models import Comment, Decision, Employee, Expense
+from models import ApprovalStep, Comment, Decision, Employee, Expense
 from models.base import utcnow
 
 MAX_REASON_LENGTH = 2000
@@ -65,13 +66,13 @@ class DecisionOutcome:
     waited_seconds: float | None = None
 
 
-def _slack_actor(slack_user_id: str, person: Employee | None) -> Actor:
+def slack_actor(slack_user_id: str, person: Employee | None) -> Actor:
     if person is None:
         return Actor.slack_user(slack_user_id, None, None)
     return Actor.slack_user(slack_user_id, person.id, person.email)
 
 
-def _context(
+def decision_context(
     session: Session, expense: Expense, *, decision: bool = False, **details: Json
 ) -> EventContext:
     """Each human decision is logged with the money, policy (and, for a decision, the rule
@@ -89,8 +90,10 @@ def _context(
     )
 
 
-def closed_step(session: Session, expense: Expense, step: int) -> DecisionOutcome:
-    """What already happened to `step`, for someone who clicked too late."""
+def closed_step(
+    session: Session, expense: Expense, step: int, clicker: str | None = None
+) -> DecisionOutcome:
+    """What already happened to `step`, for `clicker`, who clicked too late."""
     decision = session.scalar(
         select(Decision).where(Decision.expense_id == expense.id, Decision.step == step)
     )
@@ -99,17 +102,23 @@ def closed_step(session: Session, expense: Expense, step: int) -> DecisionOutcom
         if decision is None
         else PriorDecision(Verdict(decision.outcome), decision.slack_user_id, decision.decided_at)
     )
+    # The card they clicked may be out of date: show them the truth, not only tell it.
+    refresh_if_stale(session, expense, step)
+    if clicker is not None:  # their Home tab may list it still
+        enqueue_after_commit(session, job_names.PUBLISH_HOME, clicker)
     return DecisionOutcome(Result.ALREADY_DECIDED, status=Status(expense.status), prior=prior)
 
 
-def open_step(session: Session, expense_id: uuid.UUID, step: int) -> DecisionOutcome | None:
+def open_step(
+    session: Session, expense_id: uuid.UUID, step: int, clicker: str | None = None
+) -> DecisionOutcome | None:
     """None while `step` awaits a decision; otherwise why it does not (gone: NotFound)."""
     expense = session.get(Expense, expense_id)
     if expense is None:
         raise NotFound("no such expense")
     if step_is_open(Status(expense.status), expense.current_step, step):
         return None
-    return closed_step(session, expense, step)
+    return closed_step(session, expense, step, clicker)
 
 
 def _named_approvers(session: Session, expense_id: uuid.UUID) -> set[int]:
@@ -120,7 +129,7 @@ def _named_approvers(session: Session, expense_id: uuid.UUID) -> set[int]:
     return named
 
 
-def _approvers_so_far(session: Session, expense_id: uuid.UUID, step: int) -> set[int]:
+def approvers_so_far(session: Session, expense_id: uuid.UUID, step: int) -> set[int]:
     """Who approved a step before `step` of this chain: they may not approve another.
 
     Only earlier steps: a decision on `step` itself that committed a moment ago is a lost race,
@@ -151,16 +160,43 @@ def _refuse(
     audit.record(
         session,
         expense_id=expense.id,
-        actor=_slack_actor(slack_user_id, person),
+        actor=slack_actor(slack_user_id, person),
         action=AuditAction.DECISION_REFUSED,
         channel=Channel.SLACK,
         from_status=expense.status,
         to_status=expense.status,
         reason=str(refusal),
-        context=_context(session, expense, code=refusal.code, attempted=attempted, step=step),
+        context=decision_context(
+            session, expense, code=refusal.code, attempted=attempted, step=step
+        ),
     )
     role = expense.steps[step] if step < len(expense.steps) else None
     return DecisionOutcome(Result.REFUSED, refusal=refusal.code, step_role=role)
+
+
+def authorize_step(
+    session: Session, expense: Expense, step: int, slack_user_id: str, attempted: str
+) -> tuple[Employee, ApprovalStep] | DecisionOutcome:
+    """Who acts on an open step, and the step; or the outcome that says why they may not."""
+    if not step_is_open(Status(expense.status), expense.current_step, step):
+        return closed_step(session, expense, step, slack_user_id)
+    decider = find_by_slack_id(session, slack_user_id)
+    waiting = step_at(session, expense.id, step)
+    if waiting is None:  # routed before steps had rows, and not migrated: nothing to decide
+        return closed_step(session, expense, step, slack_user_id)
+    try:
+        check_may_decide(
+            decider=person(decider) if decider else None,
+            submitter_id=expense.submitter_id,
+            step=plan_of(waiting),
+            assignee_id=waiting.assignee_id,
+            acting_for_id=None,
+            approved_earlier_steps=approvers_so_far(session, expense.id, step),
+        )
+    except DecisionRefused as refusal:
+        return _refuse(session, expense, slack_user_id, decider, step, refusal, attempted)
+    assert decider is not None  # check_may_decide refuses unknown users
+    return decider, waiting
 
 
 def decide_step(
@@ -175,40 +211,18 @@ def decide_step(
     expense = session.get(Expense, expense_id)
     if expense is None:
         raise NotFound("no such expense")
-    if not step_is_open(Status(expense.status), expense.current_step, step):
-        return closed_step(session, expense, step)
-    decider = find_by_slack_id(session, slack_user_id)
-    waiting = step_at(session, expense.id, step)
-    if waiting is None:  # routed before steps had rows, and not migrated: nothing to decide
-        return closed_step(session, expense, step)
+    authorized = authorize_step(session, expense, step, slack_user_id, verdict.value)
+    if isinstance(authorized, DecisionOutcome):
+        return authorized
+    decider, waiting = authorized
     step_role = waiting.role
-    try:
-        check_may_decide(
-            decider=person(decider) if decider else None,
-            submitter_id=expense.submitter_id,
-            step=plan_of(waiting),
-            assignee_id=waiting.assignee_id,
-            acting_for_id=None,
-            approved_earlier_steps=_approvers_so_far(session, expense.id, step),
-        )
-    except DecisionRefused as refusal:
-        return _refuse(
-            session,
-            expense,
-            slack_user_id,
-            decider,
-            step,
-            refusal,
-            verdict.value,
-        )
-    assert decider is not None  # check_may_decide refuses unknown users
     from_status = expense.status
     action = (
         approval_action(step, len(expense.steps)) if verdict is Verdict.APPROVE else Action.REJECT
     )
     next_step = step + 1 if action is Action.APPROVE_STEP else step
     if not apply_transition(session, expense, action, current_step=next_step):
-        return closed_step(session, expense, step)
+        return closed_step(session, expense, step, slack_user_id)
     if action is Action.APPROVE_STEP:
         open_next(session, expense.id, next_step, utcnow())
     session.add(
@@ -230,17 +244,18 @@ def decide_step(
     audit.record(
         session,
         expense_id=expense.id,
-        actor=_slack_actor(slack_user_id, decider),
+        actor=slack_actor(slack_user_id, decider),
         action=audit_action,
         channel=Channel.SLACK,
         from_status=from_status,
         to_status=expense.status,
         reason=reason,
-        context=_context(
+        context=decision_context(
             session, expense, decision=True, step=step, role=step_role, decided_by=decider.email
         ),
     )
     enqueue_after_commit(session, job_names.UPDATE_APPROVAL_CARD, str(expense.id), step)
+    refresh_homes(session, expense, slack_user_id)
     if action is Action.APPROVE_STEP:
         enqueue_after_commit(session, job_names.POST_APPROVAL_CARD, str(expense.id), next_step)
         enqueue_after_commit(session, job_names.NOTIFY_STEP, str(expense.id), step)
@@ -291,13 +306,13 @@ def comment(
     audit.record(
         session,
         expense_id=expense.id,
-        actor=_slack_actor(slack_user_id, author),
+        actor=slack_actor(slack_user_id, author),
         action=AuditAction.COMMENTED,
         channel=Channel.SLACK,
         from_status=expense.status,
         to_status=expense.status,
         reason=text,
-        context=_context(session, expense, comment_id=note.id),
+        context=decision_context(session, expense, comment_id=note.id),
     )
     enqueue_after_commit(session, job_names.POST_COMMENT, note.id)
     return DecisionOutcome(Result.DECIDED)

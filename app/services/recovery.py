@@ -2,7 +2,7 @@
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, and_, cast, delete, exists, literal, or_, select
+from sqlalchemy import String, and_, cast, delete, exists, func, literal, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Exists
 
@@ -102,6 +102,33 @@ def lost_jobs(session: Session, *, stuck_before: datetime) -> list[Job]:
         )
         .limit(BATCH)
     ).all()
+    # Any other change (a question, an answer, a cancellation) after the card was last drawn.
+    drawn = func.coalesce(SlackMessage.refreshed_at, SlackMessage.sent_at)
+    changed_cards = session.execute(
+        select(SlackMessage.expense_id, SlackMessage.step)
+        .join(Expense, Expense.id == SlackMessage.expense_id)
+        .where(
+            SlackMessage.kind == "card",
+            SlackMessage.sent_at.is_not(None),
+            quiet,
+            Expense.updated_at > recent,
+            drawn < Expense.updated_at,
+        )
+        .limit(BATCH)
+    ).all()
+    unasked = session.scalars(
+        select(Comment.id)
+        .where(
+            Comment.kind == "question",
+            Comment.created_at < stuck_before,
+            Comment.created_at > recent,
+            ~exists().where(
+                SlackMessage.dedupe_key == literal("question:") + cast(Comment.id, String),
+                or_(SlackMessage.sent_at.is_not(None), SlackMessage.failed_at.is_not(None)),
+            ),
+        )
+        .limit(BATCH)
+    ).all()
     unthreaded = session.scalars(
         select(Comment.id)
         .where(
@@ -118,7 +145,11 @@ def lost_jobs(session: Session, *, stuck_before: datetime) -> list[Job]:
         *(Job(job_names.EVALUATE_EXPENSE, (str(eid),)) for eid in unevaluated),
         *(Job(job_names.POST_APPROVAL_CARD, (str(eid), step)) for eid, step in cardless),
         *(Job(job_names.NOTIFY_SUBMITTER, (str(eid),)) for eid in untold),
-        *(Job(job_names.UPDATE_APPROVAL_CARD, (str(eid), step)) for eid, step in stale_cards),
+        *(
+            Job(job_names.UPDATE_APPROVAL_CARD, (str(eid), step))
+            for eid, step in dict.fromkeys([*stale_cards, *changed_cards])
+        ),
+        *(Job(job_names.ASK_SUBMITTER, (comment_id,)) for comment_id in unasked),
         *(Job(job_names.POST_COMMENT, (comment_id,)) for comment_id in unthreaded),
     ]
 

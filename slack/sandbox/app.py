@@ -11,7 +11,15 @@ from fastapi import Body, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from slack.sandbox.page import render_page
-from slack.sandbox.payloads import block_actions, signed_request, view_submission
+from slack.sandbox.payloads import (
+    block_actions,
+    dm_reply,
+    home_block_actions,
+    home_opened,
+    signed_event,
+    signed_request,
+    view_submission,
+)
 from slack.sandbox.web_api import ApiError, SandboxState, WebApi, parse_args
 
 DEFAULT_ACTOR = "U0BOB"
@@ -35,6 +43,19 @@ def _token(request: Request, args: dict[str, Any]) -> str | None:
         return header[7:].strip()
     token = args.pop("token", None)
     return str(token) if token else None
+
+
+def _element(blocks: list[dict[str, Any]], block_id: str, action_id: str) -> dict[str, Any] | None:
+    return next(
+        (
+            el
+            for b in blocks
+            if b.get("block_id") == block_id
+            for el in b.get("elements", [])
+            if el.get("action_id") == action_id
+        ),
+        None,
+    )
 
 
 def create_sandbox_app(*, bot_token: str, signing_secret: str, events_url: str) -> FastAPI:
@@ -115,18 +136,97 @@ def create_sandbox_app(*, bot_token: str, signing_secret: str, events_url: str) 
     def new_trigger(user: Annotated[str, Body(embed=True)]) -> dict[str, str]:
         return {"trigger_id": state.issue_trigger(user)}
 
+    @sandbox.post("/_control/channels")
+    def add_channel(
+        name: Annotated[str, Body()], channel_id: Annotated[str, Body(alias="id")]
+    ) -> dict[str, bool]:
+        """A channel of the workspace, for conversations.list."""
+        with state.lock:
+            state.channels[channel_id] = name
+        return {"ok": True}
+
     async def send_to_bot(payload: dict[str, Any]) -> httpx.Response:
-        body, headers = signed_request(payload, signing_secret)
+        sign = signed_event if payload.get("type") == "event_callback" else signed_request
+        body, headers = sign(payload, signing_secret)
         async with httpx.AsyncClient(timeout=10) as client:
             return await client.post(events_url, content=body, headers=headers)
 
-    def back(actor: str, errors: dict[str, str] | None = None) -> RedirectResponse:
+    def back(actor: str, errors: dict[str, str] | None = None, tab: str = "") -> RedirectResponse:
         extra = f"&errors={quote(json.dumps(errors))}" if errors else ""
+        extra += f"&tab={quote(tab)}" if tab else ""
         return RedirectResponse(f"./?as={quote(actor)}{extra}", status_code=303)
 
     @sandbox.get("/", response_class=HTMLResponse)
-    def page(actor: Annotated[str, Query(alias="as")] = DEFAULT_ACTOR, errors: str = "") -> str:
-        return render_page(state, actor, json.loads(errors) if errors else {})
+    def page(
+        actor: Annotated[str, Query(alias="as")] = DEFAULT_ACTOR, errors: str = "", tab: str = ""
+    ) -> str:
+        return render_page(state, actor, json.loads(errors) if errors else {}, tab)
+
+    async def settle(changed: Any) -> None:
+        """The bot answers right after acking; give it a moment so the page shows the result."""
+        for _ in range(20):
+            if changed():
+                return
+            await asyncio.sleep(0.05)
+
+    @sandbox.post("/ui/home")
+    async def open_home(actor: Annotated[str, Form(alias="as")]) -> Response:
+        before = state.homes.get(actor)
+        await send_to_bot(home_opened(user_id=actor))
+        await settle(lambda: state.homes.get(actor) is not before)
+        return back(actor, tab="home")
+
+    @sandbox.post("/ui/home_click")
+    async def home_click(
+        block_id: Annotated[str, Form()],
+        action_id: Annotated[str, Form()],
+        actor: Annotated[str, Form(alias="as")],
+    ) -> Response:
+        view = state.homes.get(actor)
+        element = None if view is None else _element(view["blocks"], block_id, action_id)
+        if view is None or element is None:
+            return back(actor, tab="home")
+        views_before, home_before = len(state.views), view
+        await send_to_bot(
+            home_block_actions(
+                user_id=actor,
+                view=view,
+                action=element,
+                block_id=block_id,
+                trigger_id=state.issue_trigger(actor),
+            )
+        )
+        await settle(
+            lambda: len(state.views) > views_before or state.homes.get(actor) is not home_before
+        )
+        return back(actor, tab="home")
+
+    @sandbox.post("/ui/reply")
+    async def reply(
+        channel: Annotated[str, Form()],
+        thread_ts: Annotated[str, Form()],
+        text: Annotated[str, Form()],
+        actor: Annotated[str, Form(alias="as")],
+    ) -> Response:
+        """The person writes in a DM thread: it is shown, and sent to the bot as Slack would."""
+        with state.lock:
+            ts = state.next_ts()
+            state.messages.append(
+                {
+                    "type": "message",
+                    "user": actor,
+                    "channel": channel,
+                    "ts": ts,
+                    "text": text,
+                    "blocks": [],
+                    "thread_ts": thread_ts,
+                    "metadata": None,
+                }
+            )
+        await send_to_bot(
+            dm_reply(user_id=actor, channel=channel, thread_ts=thread_ts, text=text, ts=ts)
+        )
+        return back(actor)
 
     @sandbox.post("/ui/click")
     async def click(
@@ -142,16 +242,7 @@ def create_sandbox_app(*, bot_token: str, signing_secret: str, events_url: str) 
             )
         if message is None:
             return back(actor)
-        element = next(
-            (
-                el
-                for b in message["blocks"]
-                if b.get("block_id") == block_id
-                for el in b.get("elements", [])
-                if el.get("action_id") == action_id
-            ),
-            None,
-        )
+        element = _element(message["blocks"], block_id, action_id)
         if element is None:
             return back(actor)
         views_before = len(state.views)
@@ -165,11 +256,7 @@ def create_sandbox_app(*, bot_token: str, signing_secret: str, events_url: str) 
                 trigger_id=state.issue_trigger(actor),
             )
         )
-        # The bot opens its modal right after acking; give it a moment so the page shows it.
-        for _ in range(20):
-            if len(state.views) > views_before or state.ephemerals:
-                break
-            await asyncio.sleep(0.05)
+        await settle(lambda: len(state.views) > views_before or state.ephemerals)
         return back(actor)
 
     @sandbox.post("/ui/submit")

@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from slack.sandbox.validation import BlockError, check_blocks, check_modal
+from slack.sandbox.validation import BlockError, check_blocks, check_home, check_modal
 
 TRIGGER_LIFETIME = 3.0
 BOT_USER = "U0SANDBOXBOT"
@@ -39,6 +39,12 @@ class SandboxState:
     # Channels (or members' DMs) that answer with a permanent error, as Slack would:
     # channel_not_found, not_in_channel, is_archived, user_disabled...
     broken: dict[str, str] = field(default_factory=dict)
+    # Each member's published Home tab, by user id.
+    homes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # The workspace's channels, id -> name, for conversations.list.
+    channels: dict[str, str] = field(
+        default_factory=lambda: {"C0APPROVALS": "approvals", "C0EXPENSES": "expenses"}
+    )
     _clock: "itertools.count[int]" = field(default_factory=itertools.count)
 
     def next_ts(self) -> str:
@@ -81,6 +87,7 @@ class SandboxState:
                         "messages": self.messages,
                         "ephemerals": self.ephemerals,
                         "views": self.views,
+                        "homes": self.homes,
                         "calls": self.calls,
                     }
                 )
@@ -288,3 +295,30 @@ class WebApi:
         if user is None:
             raise ApiError("users_not_found")
         return {"user": user}
+
+    def views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
+        _require(args, "user_id", "view")
+        try:
+            check_home(args["view"])
+        except BlockError as exc:
+            raise ApiError("invalid_arguments", errors=[str(exc)]) from None
+        view = {**args["view"], "id": "V" + secrets.token_hex(5).upper(), "team_id": "T0SANDBOX"}
+        with self.state.lock:
+            self.state.homes[str(args["user_id"])] = view
+        return {"view": view}
+
+    def conversations_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Pages of channels, as Slack gives them: `limit` at a time, then `next_cursor`."""
+        with self.state.lock:
+            channels = sorted(self.state.channels.items())
+        start = int(args.get("cursor") or 0)
+        limit = int(args.get("limit") or 100)
+        page = channels[start : start + limit]
+        more = start + limit < len(channels)
+        return {
+            "channels": [
+                {"id": cid, "name": name, "is_channel": True, "is_archived": False}
+                for cid, name in page
+            ],
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }

@@ -162,18 +162,21 @@ def _postgres_stack(
         # A queue of its own: runs sharing one Redis or RabbitMQ never take each other's jobs.
         queue = f"expense-bot-e2e-{uuid.uuid4().hex[:8]}"
         env = clean_env(
-            **production_env(
-                database_url=postgres_url,
-                broker_url=broker_url,
-                slack_api_url=f"{sandbox.url}/api/",
-                bot_token=token,
-                signing_secret=secret,
-            ),
-            CELERY_QUEUE=queue,
-            DATA_DIR=str(tmp),
-            PUBLIC_BASE_URL=api,
-            # The test's own settings win, the LLM's timeout included.
-            **{**llm_env(openai), **extra_env},
+            **{
+                **production_env(
+                    database_url=postgres_url,
+                    broker_url=broker_url,
+                    slack_api_url=f"{sandbox.url}/api/",
+                    bot_token=token,
+                    signing_secret=secret,
+                ),
+                "CELERY_QUEUE": queue,
+                "DATA_DIR": str(tmp),
+                "PUBLIC_BASE_URL": api,
+                # The test's own settings win, the LLM's timeout and the Slack channel included.
+                **llm_env(openai),
+                **extra_env,
+            }
         )
         settings = Settings(
             _env_file=None, app_env="development", data_dir=tmp, database_url=postgres_url

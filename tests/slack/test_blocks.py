@@ -67,11 +67,11 @@ def test_description_injection_pings_nobody() -> None:
     assert "&lt;!channel&gt;" in text
 
 
-def test_pending_card_has_three_buttons_with_typed_refs() -> None:
+def test_pending_card_has_four_buttons_with_typed_refs() -> None:
     blocks = approval_card(view())
     actions = [b for b in blocks if b["type"] == "actions"][0]
     ids = [e["action_id"] for e in actions["elements"]]
-    assert ids == [ActionId.APPROVE, ActionId.REJECT, ActionId.COMMENT]
+    assert ids == [ActionId.APPROVE, ActionId.REJECT, ActionId.ASK, ActionId.COMMENT]
     ref = CardRef.model_validate_json(actions["elements"][0]["value"])
     assert str(ref.expense_id) == EXPENSE_ID
     assert ref.step == 0
