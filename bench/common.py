@@ -44,21 +44,23 @@ class Bench:
     workdir: Path
     sandbox: str
 
-    def spawn(self, *args: str) -> "subprocess.Popen[bytes]":
-        """Start `expense-bot ARGS` with this bench's settings."""
+    def spawn(self, *args: str, **env: str) -> "subprocess.Popen[bytes]":
+        """Start `expense-bot ARGS` with this bench's settings, `env` overriding some."""
         return subprocess.Popen(
             [sys.executable, "-m", "app", *args],
-            env=self.env,
+            env={**self.env, **env},
             cwd=self.workdir,
             stdout=subprocess.DEVNULL,
             stderr=Path(self.workdir, f"{args[0]}.log").open("ab"),
         )
 
-    def start_worker(self, concurrency: int, timeout: float = 60) -> "subprocess.Popen[bytes]":
+    def start_worker(
+        self, concurrency: int, timeout: float = 60, pool: str = "threads", **env: str
+    ) -> "subprocess.Popen[bytes]":
         """Start a Celery worker and return once it says it is ready to take jobs."""
         log = Path(self.workdir, "worker.log")
         seen = log.stat().st_size if log.exists() else 0
-        proc = self.spawn("worker", "--concurrency", str(concurrency))
+        proc = self.spawn("worker", "--concurrency", str(concurrency), "--pool", pool, **env)
         deadline = time.monotonic() + timeout
         while b" ready." not in log.read_bytes()[seen:]:
             if proc.poll() is not None or time.monotonic() > deadline:
