@@ -182,3 +182,10 @@ def test_setting_limits_fit_the_columns_they_are_stored_in() -> None:
 def test_production_takes_redis_or_rabbitmq(broker: str) -> None:
     s = settings(**strong_production(celery_broker_url=broker))
     assert s.celery_broker_url == broker
+
+
+def test_the_llm_time_budget_stays_below_the_task_time_limit() -> None:
+    # Three attempts of 20 s and two backoffs of at most 8 s.
+    assert dev().llm_time_budget == 76
+    with pytest.raises(ValidationError, match="must be below TASK_TIME_LIMIT_SECONDS"):
+        dev(openai_timeout_seconds=60, openai_max_retries=4, task_time_limit_seconds=300)

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from app.domain.advice import LlmAdvice, Recommendation
+from app.domain.advice import ConfidenceMethod, LlmAdvice, Recommendation
 from app.domain.workflow import Status
 from app.services.decisions import DecisionOutcome, PriorDecision, Result, Verdict
 from slack.answers import answer_text
@@ -141,6 +141,19 @@ def test_llm_reasons_are_escaped_exactly_once() -> None:
     assert "&amp;amp;" not in text
     assert "&amp;lt;" not in text
     assert "m&amp;m" in text
+
+
+@pytest.mark.parametrize(
+    ("method", "shown"),
+    [
+        (ConfidenceMethod.LOGPROBS, "confidence 0.97, measured from token probabilities"),
+        (ConfidenceMethod.SELF_REPORTED, "confidence 0.89, self-reported, discounted"),
+    ],
+)
+def test_card_says_how_the_confidence_was_obtained(method: ConfidenceMethod, shown: str) -> None:
+    confidence = 0.97 if method is ConfidenceMethod.LOGPROBS else 0.891
+    advice = LlmAdvice(Recommendation.APPROVE, confidence, ("ok",), "m", method, 0.99)
+    assert shown in all_text(approval_card(view(llm_advice=advice)))
 
 
 @pytest.mark.parametrize(
