@@ -25,10 +25,10 @@ from app.migrate import upgrade
 from app.services import expenses
 from app.services.employees import find_by_email
 from app.settings import Settings
+from bench.pg import scratch_database
+from bench.standins.production import production_env
+from bench.standins.server import ServerThread, free_port
 from slack.sandbox.app import create_sandbox_app
-from tests.pg import scratch_database
-from tests.standins.production import production_env
-from tests.standins.server import ServerThread, free_port
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 SIGNING_SECRET = secrets.token_hex(16)

@@ -14,9 +14,9 @@ from sqlalchemy import func, select
 from app.db import Database
 from app.job_names import EVALUATE_EXPENSE
 from bench.common import Bench, running_api, submit_as_alice
+from bench.standins.openai_standin import EXPECTED_KEY, create_openai_standin
+from bench.standins.server import ServerThread
 from models import Expense
-from tests.standins.openai_standin import EXPECTED_KEY, create_openai_standin
-from tests.standins.server import ServerThread
 
 LLM_LATENCY = 1.0
 BASELINE = ("prefork", 2)

@@ -20,8 +20,8 @@ from app.domain.audit import Actor, ActorKind, AuditAction, Channel
 from app.migrate import alembic_config, upgrade
 from app.services import audit
 from app.services.audit_verify import verify
+from bench.pg import scratch_database
 from models import AuditEvent, Base
-from tests.pg import scratch_database
 
 BEFORE_AUDIT_CHAIN = "16711ce5ae2e"
 JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")

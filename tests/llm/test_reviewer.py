@@ -12,8 +12,8 @@ from app.domain.rules import ExpenseFacts, evaluate_rules
 from app.llm.reviewer import PROMPT_VERSION, OpenAIReviewer, review_input
 from app.policy_loader import load_policy
 from app.settings import DEFAULT_POLICY_FILE, Settings
-from tests.standins.openai_standin import EXPECTED_KEY, create_openai_standin
-from tests.standins.server import ServerThread
+from bench.standins.openai_standin import EXPECTED_KEY, create_openai_standin
+from bench.standins.server import ServerThread
 
 POLICY = load_policy(DEFAULT_POLICY_FILE)
 

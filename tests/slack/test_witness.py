@@ -13,10 +13,10 @@ from app.db import Database
 from app.domain.audit_chain import parse_anchor
 from app.services.audit_verify import verify
 from app.settings import DEFAULT_POLICY_FILE, get_settings
+from bench.standins.server import ServerThread
 from slack.witness import post_witness, witness_key
 from tasks.runtime import runtime
 from tests.slack.conftest import TOKEN, posts_with_key
-from tests.standins.server import ServerThread
 from tests.test_migrations import write_events
 
 ANCHOR = re.compile(r"`(\d+:[0-9a-f]{64})`")
