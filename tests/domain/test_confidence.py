@@ -24,6 +24,19 @@ def tokenized(content: str, logprob_of: dict[str, float]) -> list[TokenLogprob]:
     return [TokenLogprob(t, logprob_of.get(t, -0.01)) for t in re.findall(r"\w{1,3}|\W", content)]
 
 
+# Advice as the reviewer makes it, with everything about how it was made.
+MEASURED = LlmAdvice(
+    Recommendation.APPROVE,
+    0.5,
+    ("[limits] pricey", "but fine"),
+    "m-7",
+    ConfidenceMethod.LOGPROBS,
+    stated_confidence=0.9,
+    prompt_version="0123456789ab",
+    prompt_tokens=321,
+    completion_tokens=45,
+    latency_ms=987,
+)
 ANSWER = json.dumps({"recommendation": "approve", "confidence": 0.99, "reasons": ["[limits] ok"]})
 
 
@@ -83,19 +96,7 @@ def test_without_a_measurement_the_claim_is_discounted() -> None:
 
 
 def test_advice_keeps_how_it_was_made_through_storage() -> None:
-    advice = LlmAdvice(
-        Recommendation.APPROVE,
-        0.97,
-        ("[limits] fine",),
-        "m",
-        ConfidenceMethod.LOGPROBS,
-        stated_confidence=0.99,
-        prompt_version="abc123",
-        prompt_tokens=310,
-        completion_tokens=42,
-        latency_ms=1012,
-    )
-    assert advice_from_record(advice_to_record(advice)) == advice
+    assert advice_from_record(advice_to_record(MEASURED)) == MEASURED
     unavailable = LlmUnavailable("LLM timed out", "m")
     assert advice_from_record(advice_to_record(unavailable)) == unavailable
 
