@@ -113,7 +113,7 @@ def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     argv = [
         "worker",
-        "--pool=threads",
+        f"--pool={args.pool}",
         f"--concurrency={args.concurrency or settings.worker_concurrency}",
         "--loglevel=INFO",
         "-Q",
@@ -240,6 +240,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     worker = sub.add_parser("worker", help="run a Celery worker")
     worker.add_argument("--concurrency", type=int)
+    # prefork is only for comparison (bench/evaluation.py); threads is what the bot runs on.
+    worker.add_argument("--pool", choices=["threads", "prefork"], default="threads")
     worker.add_argument("--beat", action="store_true", help="also run the periodic sweeper")
     worker.set_defaults(run=cmd_worker)
     sub.add_parser("beat", help="run the periodic scheduler").set_defaults(run=cmd_beat)

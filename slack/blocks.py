@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from app.domain.advice import Advice, LlmUnavailable
+from app.domain.advice import Advice, ConfidenceMethod, LlmUnavailable
 from app.domain.workflow import Status, step_is_open
 from slack.ids import REASON_INPUT, ActionId, BlockId, CallbackId, CardRef, ModalRef
 from slack.text import escape, escape_within
@@ -12,6 +12,11 @@ from slack.text import escape, escape_within
 Block = dict[str, Any]
 SECTION_LIMIT = 3000
 MAX_NOTES = 6
+# How the approver is told where the confidence came from.
+CONFIDENCE_METHOD_LABELS = {
+    ConfidenceMethod.LOGPROBS: "measured from token probabilities",
+    ConfidenceMethod.SELF_REPORTED: "self-reported, discounted",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +101,8 @@ def _advice_text(advice: Advice | None) -> str:
     model = escape_within(advice.model, 200)
     head = (
         f"*AI advice:* {escape(advice.recommendation.value)} "
-        f"(confidence {advice.confidence:.2f}, {model})"
+        f"(confidence {advice.confidence:.2f}, "
+        f"{CONFIDENCE_METHOD_LABELS[advice.confidence_method]}, {model})"
     )
     # Each reason is escaped once, here; the section is trimmed by whole reasons, never re-escaped.
     text = head

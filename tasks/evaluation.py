@@ -5,6 +5,7 @@ import uuid
 from sqlalchemy.exc import OperationalError
 
 from app.domain.gate import Route, route_expense
+from app.domain.rules import evaluate_rules
 from app.domain.workflow import Status
 from app.job_names import EVALUATE_EXPENSE
 from app.llm.reviewer import review_input
@@ -35,8 +36,9 @@ def evaluate_expense(expense_id: str) -> str:
         review = review_input(
             facts, expense.merchant, expense.description, expense.incurred_on.isoformat()
         )
-    # The LLM call holds no transaction open: it can take seconds.
-    advice = rt.reviewer.review(review, policy)
+    # The LLM call holds no transaction open: it can take seconds. It fails into "no advice",
+    # never into a task retry, so the SDK's retries are the only ones around it.
+    advice = rt.reviewer.review(review, policy, evaluate_rules(policy, facts))
     decision = route_expense(policy, facts, advice)
     with rt.db.session() as session:
         applied = record_gate_decision(session, eid, decision, advice, policy)

@@ -7,7 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from app.db import Database
-from app.domain.advice import Advice, LlmAdvice, LlmUnavailable, Recommendation
+from app.domain.advice import Advice, ConfidenceMethod, LlmAdvice, LlmUnavailable, Recommendation
 from app.domain.gate import route_expense
 from app.domain.policy import Policy
 from app.domain.rules import ExpenseFacts
@@ -120,3 +120,18 @@ def evaluate(
         assert stored is not None
         session.expunge(stored)
         return stored
+
+
+# Advice whose confidence was measured from token probabilities, below what the model wrote.
+MEASURED = LlmAdvice(
+    Recommendation.APPROVE,
+    0.5,
+    ("[limits] pricey", "but fine"),
+    "m-7",
+    ConfidenceMethod.LOGPROBS,
+    stated_confidence=0.9,
+    prompt_version="0123456789ab",
+    prompt_tokens=321,
+    completion_tokens=45,
+    latency_ms=987,
+)

@@ -54,7 +54,8 @@ def _human_reasons(
         reasons.append(f"LLM recommends {advice.recommendation.value}")
     elif advice.confidence < policy.min_llm_confidence:
         reasons.append(
-            f"LLM confidence {advice.confidence:.2f} is below {policy.min_llm_confidence:.2f}"
+            f"LLM confidence {advice.confidence:.2f} ({advice.confidence_method.value}) "
+            f"is below {policy.min_llm_confidence:.2f}"
         )
     return reasons
 

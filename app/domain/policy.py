@@ -16,6 +16,8 @@ VERSION_MAX_LENGTH = 64
 CATEGORY_MAX_LENGTH = 64
 DEFAULT_MAX_AMOUNT = Decimal("100000")
 DEFAULT_MAX_CLAIM_AGE_DAYS = 365
+# Models overstate the confidence they write; without logprobs the gate sees this share of it.
+DEFAULT_SELF_REPORTED_FACTOR = 0.9
 HOST_PATTERN = re.compile(r"(\*\.)?([a-z0-9-]+\.)*[a-z0-9-]+")
 
 
@@ -42,6 +44,7 @@ class Policy:
     audit_witness_channel: str | None = None
     # Forbidden merchants and words, duplicates, monthly caps, calendar, shadow mode.
     clauses: PolicyClauses = PolicyClauses()
+    self_reported_confidence_factor: float = DEFAULT_SELF_REPORTED_FACTOR
     # The file's exact text and the SHA-256 of its bytes, when it was read from a file: every
     # decision names them, and the text is kept so auditors can read the rules that applied.
     source_text: str | None = field(default=None, repr=False, compare=False)
@@ -106,6 +109,13 @@ def _positive_int(raw: Mapping[str, Any], key: str, default: int) -> int:
     return value
 
 
+def _fraction(raw: Mapping[str, Any], key: str, default: float) -> float:
+    value = raw.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise PolicyError(f"policy {key!r} must be a number between 0 and 1")
+    return float(value)
+
+
 def parse_policy(raw: Mapping[str, Any]) -> Policy:
     try:
         version = str(raw["version"])
@@ -124,9 +134,8 @@ def parse_policy(raw: Mapping[str, Any]) -> Policy:
     show_reasons = raw.get("show_ai_reasons_to_submitter", False)
     if not isinstance(show_reasons, bool):
         raise PolicyError("policy 'show_ai_reasons_to_submitter' must be true or false")
-    confidence = float(raw.get("min_llm_confidence", 0.95))
-    if not 0.0 <= confidence <= 1.0:
-        raise PolicyError("policy 'min_llm_confidence' must be between 0 and 1")
+    confidence = _fraction(raw, "min_llm_confidence", 0.95)
+    factor = _fraction(raw, "self_reported_confidence_factor", DEFAULT_SELF_REPORTED_FACTOR)
     receipt = _decimal(raw, "receipt_required_from") if "receipt_required_from" in raw else None
     witness = raw.get("audit_witness_channel")
     if witness is not None and (not isinstance(witness, str) or not witness.strip()):
@@ -148,6 +157,7 @@ def parse_policy(raw: Mapping[str, Any]) -> Policy:
         audit_witness_channel=witness.strip() if witness else None,
         routing=parse_routing(raw),
         clauses=parse_clauses(raw),
+        self_reported_confidence_factor=factor,
     )
 
 

@@ -1,12 +1,13 @@
 """Recording the gate's outcome for a submitted expense, with its audit trail and follow-up jobs."""
 
 import uuid
+from dataclasses import replace
 
 from sqlalchemy.orm import Session
 
 from app import job_names
 from app.db import enqueue_after_commit
-from app.domain.advice import Advice, LlmAdvice
+from app.domain.advice import Advice, LlmAdvice, review_record
 from app.domain.audit import (
     POLICY_GATE,
     Actor,
@@ -108,7 +109,7 @@ def record_gate_decision(
             action=AuditAction.LLM_REVIEWED,
             channel=Channel.WORKER,
             reason="; ".join(advice.reasons) or None,
-            context=context,
+            context=replace(context, details={**details, "llm_review": review_record(advice)}),
         )
     gate_event = audit.record(
         session,

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from app import job_names
 from app.db import Database
+from bench.standins.server import ServerThread
 from models import AuditEvent, Expense, SlackMessage
 from models.base import utcnow
 from slack.blocks import reason_modal
@@ -25,7 +26,6 @@ from slack.sandbox.web_api import SandboxState
 from tests.api.helpers import SIGNING_SECRET, Person, post_slack
 from tests.conftest import JobRecorder
 from tests.helpers import wait_for
-from tests.standins.server import ServerThread
 
 PersonFactory = Callable[..., Person]
 ExpenseFactory = Callable[..., uuid.UUID]

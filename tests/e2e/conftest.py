@@ -16,13 +16,13 @@ import pytest
 from app.dev import seed_demo_people
 from app.migrate import upgrade
 from app.settings import SANDBOX_SIGNING_SECRET, Settings
+from bench.standins.openai_standin import EXPECTED_KEY, create_openai_standin
+from bench.standins.production import production_env
+from bench.standins.server import ServerThread, free_port
 from slack.sandbox.app import create_sandbox_app
 from tests.conftest import broker_connection, migrated_database, service_unavailable
 from tests.e2e.harness import Stack, wait_for
-from tests.standins.openai_standin import EXPECTED_KEY, create_openai_standin
 from tests.standins.postgres_server import PostgresServer, PostgresUnavailable
-from tests.standins.production import production_env
-from tests.standins.server import ServerThread, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 OWN_PREFIXES = (

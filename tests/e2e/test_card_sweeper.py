@@ -4,10 +4,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from bench.standins.server import ServerThread
 from tests.e2e.conftest import sweeping_stack
 from tests.e2e.harness import Stack, expense_body
 from tests.e2e.test_conversation import cancel_losing_the_redraw, card_showing, unique_merchant
-from tests.standins.server import ServerThread
 
 pytestmark = pytest.mark.e2e
 

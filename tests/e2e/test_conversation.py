@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
+from bench.standins.server import ServerThread
 from slack.ids import ActionId, CallbackId
 from tests.e2e.conftest import postgres_stack
 from tests.e2e.harness import Stack, expense_body, wait_for
-from tests.standins.server import ServerThread
 
 pytestmark = pytest.mark.e2e
 

@@ -8,12 +8,12 @@ import pytest
 
 from app.cli import main
 from app.settings import Settings
+from bench.standins.server import ServerThread
 from slack.channels import UnknownChannel, channel_id, resolve_channel_names
 from slack.client import make_web_client
 from slack.sandbox.app import create_sandbox_app
 from slack.sandbox.web_api import SandboxState
-from tests.standins.server import ServerThread
-from tests.test_settings import dev, settings, strong_production
+from tests.settings_factories import dev, settings, strong_production
 
 TOKEN = "xoxb-channels-test-token"
 

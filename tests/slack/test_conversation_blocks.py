@@ -8,7 +8,7 @@ from slack.blocks import NoteView, approval_card, question_notice, reason_modal
 from slack.home_view import OwnItem, PendingItem, home_view, unlinked_home
 from slack.ids import ActionId, CallbackId, CardRef, ModalRef
 from slack.sandbox.validation import check_blocks, check_modal
-from tests.slack.test_blocks import EXPENSE_ID, view
+from tests.slack.cards import EXPENSE_ID, view
 
 QUESTION = NoteView("question", "U0BOB", "Bob", "Which client? <!channel>")
 ANSWER = NoteView("answer", "U0ALICE", "Alice", "Acme & Co")

@@ -10,6 +10,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 
 from app.db import Database
+from bench.standins.server import ServerThread
 from models import SlackMessage
 from models.base import utcnow
 from slack.delivery import DeliveryBusy, Post, deliver
@@ -17,7 +18,6 @@ from slack.ids import METADATA_EVENT_TYPE
 from slack.pacing import MAX_WAIT, PaceLater, reserve_slot
 from tests.factories import new_expense, person
 from tests.slack.conftest import TOKEN, posts_with_key
-from tests.standins.server import ServerThread
 
 
 def make_post(db: Database, channel: str = "C0APPROVALS") -> Post:
