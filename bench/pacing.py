@@ -4,8 +4,9 @@ Run: python -m bench.pacing [CARDS]   (default 500; takes about CARDS seconds)
 
 Dana, who has no manager, submits CARDS expenses at once: each card goes to the approvals
 channel. Meanwhile the Slack stand-in answers some chat.postMessage calls 429 with Retry-After.
-Alice's expenses go to her manager Bob by direct message: a different channel, which must not
-wait behind the burst. Their delivery time is measured twice in the same run: before the burst
+It also keeps Slack's own limit (about one a second per channel, short bursts) and counts each
+time the bot went over it. Alice's expenses go to her manager Bob by direct message: a different
+channel, which must not wait behind the burst. Their delivery time is measured twice in the same run: before the burst
 (the baseline) and during it. Prints the channel's pace, lost and doubled cards, and both DM
 delivery times.
 """
@@ -23,6 +24,8 @@ import httpx
 from bench.common import Bench, running_api
 
 DMS = 10
+# The stand-in keeps Slack's own limit too: about 1 a second per channel, bursts of this many.
+SLACK_BURST = 2
 # Every this many seconds of the burst, the stand-in answers the next two posts 429.
 THROTTLE_EVERY = 15.0
 RETRY_AFTER = 2
@@ -91,6 +94,8 @@ def main() -> None:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 500
     with running_api() as bench:
         bench.start_worker(concurrency=8)
+        limit = {"burst": SLACK_BURST}
+        httpx.post(f"{bench.sandbox}/_control/channel_limit", json=limit).raise_for_status()
         baseline = dm_delivery(bench, "Before", time.monotonic() + 120)
 
         started = time.time()
@@ -117,7 +122,9 @@ def main() -> None:
         times = channel_posts(bench, channel)
         gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
         over = sum(1 for i in range(len(times) - 1) if times[i + 1] - times[i] < 0.9)
-        answered_429 = sum(1 for c in state(bench)["calls"] if c["status"] == 429)
+        calls = state(bench)["calls"]
+        answered_429 = sum(1 for c in calls if c["status"] == 429)
+        over_limit = sum(1 for c in calls if c.get("over_limit"))
         lost = count - len(cards)
         doubled = sum(len(m) - 1 for m in cards.values())
         span = times[-1] - times[0] if len(times) > 1 else 0.0
@@ -126,7 +133,10 @@ def main() -> None:
             f"channel: {len(times)} posts over {span:.1f} s = {(len(times) - 1) / span:.2f}/s "
             f"(Slack allows ~1/s); smallest gap {min(gaps):.3f} s; gaps under 0.9 s: {over}"
         )
-        print(f"429 answers: {answered_429}; cards lost: {lost}; cards doubled: {doubled}")
+        print(
+            f"429 answers: {answered_429}, of which for going over Slack's channel limit "
+            f"(bursts of {SLACK_BURST}): {over_limit}; cards lost: {lost}; doubled: {doubled}"
+        )
         for label, found in (
             ("before the burst (baseline)", baseline),
             ("during the burst", during),

@@ -20,7 +20,7 @@ from slack.sandbox.payloads import (
     signed_request,
     view_submission,
 )
-from slack.sandbox.web_api import ApiError, SandboxState, WebApi, parse_args
+from slack.sandbox.web_api import ApiError, Failure, SandboxState, WebApi, parse_args
 
 DEFAULT_ACTOR = "U0BOB"
 
@@ -69,10 +69,16 @@ def create_sandbox_app(*, bot_token: str, signing_secret: str, events_url: str) 
         args = await _request_args(request)
         token = _token(request, args)
         # When and where each call came, so a test or benchmark can check the bot's pacing.
-        seen = {"method": method, "channel": args.get("channel"), "at": time.time()}
+        now = time.time()
+        seen = {"method": method, "channel": args.get("channel"), "at": now}
         with state.lock:
             queued = state.failures.get(method)
             failure = queued.pop(0) if queued else None
+            if failure is None and method == "chat.postMessage" and args.get("channel"):
+                wait = state.over_channel_limit(str(args["channel"]), now)
+                if wait is not None:
+                    failure = Failure(429, wait)
+                    seen["over_limit"] = True
         if failure is not None and failure.delay:
             await asyncio.sleep(failure.delay)
         if failure is not None and failure.status != 200:
@@ -105,6 +111,13 @@ def create_sandbox_app(*, bot_token: str, signing_secret: str, events_url: str) 
     ) -> dict[str, bool]:
         """Make the next `times` calls fail with `status`, or with 200 answer `delay` s late."""
         state.inject_failure(method, status, retry_after, times, delay)
+        return {"ok": True}
+
+    @sandbox.post("/_control/channel_limit")
+    def channel_limit(burst: Annotated[int | None, Body(embed=True)] = None) -> dict[str, bool]:
+        """Enforce Slack's per-channel posting limit (bursts of `burst`), or stop with null."""
+        with state.lock:
+            state.limit_channels(burst)
         return {"ok": True}
 
     @sandbox.post("/_control/clear")

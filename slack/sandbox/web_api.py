@@ -2,6 +2,7 @@
 
 import itertools
 import json
+import math
 import secrets
 import threading
 import time
@@ -46,6 +47,29 @@ class SandboxState:
         default_factory=lambda: {"C0APPROVALS": "approvals", "C0EXPENSES": "expenses"}
     )
     _clock: "itertools.count[int]" = field(default_factory=itertools.count)
+    # When set, chat.postMessage keeps Slack's own limit of about one message a second per
+    # channel, allowing bursts of this many, and answers 429 with Retry-After beyond it.
+    channel_burst: int | None = None
+    _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    def limit_channels(self, burst: int | None) -> None:
+        self.channel_burst = burst
+        self._buckets.clear()
+
+    def over_channel_limit(self, channel: str, now: float) -> int | None:
+        """Seconds to wait if a post to `channel` now exceeds the limit; else None (and count it).
+
+        A token bucket per channel: one token a second, at most `channel_burst` saved up.
+        """
+        if self.channel_burst is None:
+            return None
+        tokens, last = self._buckets.get(channel, (float(self.channel_burst), now))
+        tokens = min(float(self.channel_burst), tokens + (now - last))
+        if tokens < 1.0:
+            self._buckets[channel] = (tokens, now)
+            return max(1, math.ceil(1.0 - tokens))
+        self._buckets[channel] = (tokens - 1.0, now)
+        return None
 
     def next_ts(self) -> str:
         # Unique, increasing message timestamps in Slack's "seconds.micros" form.

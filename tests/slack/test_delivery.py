@@ -166,3 +166,19 @@ def test_a_429_pauses_the_channel_and_the_retry_books_a_fresh_slot(
     assert rebooked is not None
     assert rebooked >= refused_at + timedelta(seconds=6)
     assert posts_with_key(sandbox, post.dedupe_key) == []
+
+
+def test_the_sandbox_can_keep_slacks_own_limit_per_channel(sandbox: ServerThread) -> None:
+    client = WebClient(token=TOKEN, base_url=f"{sandbox.url}/api/")  # no retry handlers
+    busy, quiet = "C" + uuid.uuid4().hex[:10], "C" + uuid.uuid4().hex[:10]
+    httpx.post(f"{sandbox.url}/_control/channel_limit", json={"burst": 2}).raise_for_status()
+    try:
+        for _ in range(2):
+            client.chat_postMessage(channel=busy, text="within the burst")
+        with pytest.raises(SlackApiError) as refused:
+            client.chat_postMessage(channel=busy, text="one too many")
+        assert refused.value.response.status_code == 429
+        assert int(refused.value.response.headers["Retry-After"]) >= 1
+        client.chat_postMessage(channel=quiet, text="another channel is not held")
+    finally:
+        httpx.post(f"{sandbox.url}/_control/channel_limit", json={"burst": None})
