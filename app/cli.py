@@ -12,6 +12,7 @@ from sqlalchemy.exc import OperationalError
 
 from app.cli_audit import add_audit_commands, record_operator_action
 from app.cli_directory import add_directory_commands
+from app.cli_policy import add_policy_commands
 from app.cli_report import add_report_commands
 from app.cli_timers import add_timer_commands
 from app.domain.audit import AuditAction
@@ -20,7 +21,9 @@ from app.domain.roles import Role
 from app.logs import configure_logging
 from app.policy_loader import load_policy
 from app.secrets_check import masked_url
-from app.settings import Environment, Settings
+from app.settings import Environment, Settings, get_settings
+from slack.channels import UnknownChannel, resolve_channel_names
+from slack.client import make_web_client
 
 if TYPE_CHECKING:  # the CLI imports heavy modules only for the command that needs them
     from app.db import Database
@@ -111,7 +114,7 @@ def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     argv = [
         "worker",
-        "--pool=threads",
+        f"--pool={args.pool}",
         f"--concurrency={args.concurrency or settings.worker_concurrency}",
         "--loglevel=INFO",
         "-Q",
@@ -238,6 +241,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     worker = sub.add_parser("worker", help="run a Celery worker")
     worker.add_argument("--concurrency", type=int)
+    # prefork is only for comparison (bench/evaluation.py); threads is what the bot runs on.
+    worker.add_argument("--pool", choices=["threads", "prefork"], default="threads")
     worker.add_argument("--beat", action="store_true", help="also run the periodic sweeper")
     worker.set_defaults(run=cmd_worker)
     sub.add_parser("beat", help="run the periodic scheduler").set_defaults(run=cmd_beat)
@@ -251,6 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_audit_commands(sub)
     add_report_commands(sub)
     add_timer_commands(sub)
+    add_policy_commands(sub)
     return parser
 
 
@@ -262,8 +268,24 @@ def _print_config_errors(exc: ValidationError) -> None:
         print(f"configuration error: {where + ': ' if where else ''}{message}", file=sys.stderr)
 
 
+def _with_channel_ids(settings: Settings) -> Settings:
+    """Channel names resolved once, here; the ids reach every process this one starts."""
+    if settings.uses_sandbox:  # the built-in stand-in starts with the API, after this
+        return settings
+    ids = resolve_channel_names(settings, make_web_client(settings))
+    if not ids:
+        return settings
+    os.environ.update(ids)
+    get_settings.cache_clear()
+    return Settings()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # A command that reads only its own input (`policy check FILE`) runs on any configuration.
+    standalone: Callable[[argparse.Namespace], int] | None = getattr(args, "standalone", None)
+    if standalone is not None:
+        return standalone(args)
     environment: Environment | None = getattr(args, "environment", None)
     if environment is not None:
         os.environ["APP_ENV"] = environment.value  # child processes (the dev worker) inherit it
@@ -279,7 +301,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if run in STARTS_THE_BOT:
             # Refuse to start on a policy that cannot be read, rather than fail on first use.
             load_policy(settings.policy_file)
+            settings = _with_channel_ids(settings)
         return run(settings, args)
+    except UnknownChannel as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     except PolicyError as exc:
         print(f"configuration error: POLICY_FILE: {exc}", file=sys.stderr)
         return EXIT_CONFIG

@@ -3,14 +3,15 @@
 import argparse
 import secrets
 import sys
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from app.domain.audit_filter import FILTER_NAMES, AuditFilter, InvalidFilter, parse_filter
 from app.domain.audit_reports import DEFAULT_SAMPLE_RATE, ReportName, parse_rate, parse_seed
 
 if TYPE_CHECKING:
-    from app.domain.audit_reports import Report
     from app.settings import Settings
 
 REPORTS = {
@@ -20,6 +21,32 @@ REPORTS = {
     ReportName.TIMING: "time to decision per approval step and per approver",
 }
 CELL_WIDTH = 40
+
+
+class Tabular(Protocol):
+    """What a report prints: its columns, rows and the parameters that reproduce it."""
+
+    @property
+    def columns(self) -> tuple[str, ...]: ...
+    @property
+    def rows(self) -> list[tuple[Any, ...]]: ...
+    @property
+    def parameters(self) -> dict[str, str]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    columns: tuple[str, ...]
+    rows: list[tuple[Any, ...]]
+    parameters: dict[str, str] = field(default_factory=dict)
+
+
+def since_option(text: str) -> datetime | None:
+    """--since as the audit filters read it: a date (from its start, UTC) or a time."""
+    try:
+        return parse_filter({"since": text}).since
+    except InvalidFilter as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_filter_options(parser: argparse.ArgumentParser) -> None:
@@ -46,7 +73,7 @@ def _cell(value: Any) -> str:
     return text if len(text) <= CELL_WIDTH else text[: CELL_WIDTH - 1] + "…"
 
 
-def print_table(report: "Report", out: TextIO) -> None:
+def print_table(report: Tabular, out: TextIO) -> None:
     if report.parameters:
         print(", ".join(f"{k} {v}" for k, v in report.parameters.items()), file=out)
     cells = [[_cell(v) for v in row] for row in report.rows]
@@ -59,7 +86,7 @@ def print_table(report: "Report", out: TextIO) -> None:
     print(f"({len(report.rows)} row(s))", file=out)
 
 
-def write_csv(report: "Report", target: str) -> None:
+def write_csv(report: Tabular, target: str) -> None:
     from app.domain.audit_export import csv_chunks
 
     chunks = csv_chunks(report.rows, report.columns)
@@ -112,3 +139,6 @@ def add_report_commands(sub: "argparse._SubParsersAction[argparse.ArgumentParser
             )
         parser.add_argument("--csv", metavar="FILE", help="write CSV to FILE (- for stdout)")
         parser.set_defaults(run=cmd_report, report=name, rate=None, seed=None)
+    from app.cli_calibration import add_calibration_command
+
+    add_calibration_command(reports)

@@ -6,7 +6,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db_ping import ping_idle_connections
@@ -79,6 +79,18 @@ class Database:
             jobs: list[Job] = session.info.pop(_JOBS_KEY, [])
         if jobs:
             self._send(jobs)
+
+    @contextmanager
+    def read_only(self) -> Iterator[Session]:
+        """A session that is never committed; on PostgreSQL it reads one snapshot throughout and
+        the database refuses any write."""
+        with self._factory() as session:
+            if self.engine.dialect.name == "postgresql":
+                session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
+            try:
+                yield session
+            finally:
+                session.rollback()
 
     def _send(self, jobs: Sequence[Job]) -> None:
         try:

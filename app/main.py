@@ -6,7 +6,16 @@ from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from app.api import admin, admin_deliveries, audit, audit_reports, errors, expenses, health
+from app.api import (
+    admin,
+    admin_deliveries,
+    audit,
+    audit_reports,
+    conversation,
+    errors,
+    expenses,
+    health,
+)
 from app.api.body_limit import BodyLimit
 from app.api.http_metrics import HttpMetrics
 from app.api.problems import add_problem_schemas
@@ -67,6 +76,7 @@ def create_app(settings: Settings | None = None, job_sender: JobSender | None = 
     api.add_middleware(CorrelationIdMiddleware)
     api.include_router(health.router)
     api.include_router(expenses.router)
+    api.include_router(conversation.router)
     api.include_router(audit.router)
     api.include_router(admin.router)
     api.include_router(admin_deliveries.router)

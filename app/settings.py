@@ -19,6 +19,10 @@ SANDBOX_SIGNING_SECRET = "sandbox-signing-secret"
 MODEL_NAME_MAX = 200
 SLACK_ID_MAX = 32
 SLACK_ID_PATTERN = r"^[A-Z0-9]{2,32}$"
+# A channel id, or `#name` (Slack's names: lowercase letters, digits, - and _), resolved at start.
+CHANNEL_PATTERN = r"^([A-Z0-9]{2,32}|#[a-z0-9_-]{1,80})$"
+# The openai SDK waits at most this long between two attempts when it picks the delay itself.
+SDK_MAX_BACKOFF_SECONDS = 8.0
 
 
 class Environment(StrEnum):
@@ -60,9 +64,9 @@ class Settings(BaseSettings):
     slack_team_id: str = Field(default="", pattern=r"^([A-Z0-9]{2,32})?$")
     slack_app_id: str = Field(default="", pattern=r"^([A-Z0-9]{2,32})?$")
     slack_enterprise_id: str = Field(default="", pattern=r"^([A-Z0-9]{2,32})?$")
-    slack_approvals_channel: str = Field(default="C0APPROVALS", pattern=SLACK_ID_PATTERN)
+    slack_approvals_channel: str = Field(default="C0APPROVALS", pattern=CHANNEL_PATTERN)
     # Where finance steps are posted; empty means the approvals channel.
-    slack_finance_channel: str = Field(default="", pattern=r"^([A-Z0-9]{2,32})?$")
+    slack_finance_channel: str = Field(default="", pattern=r"^([A-Z0-9]{2,32}|#[a-z0-9_-]{1,80})?$")
     # Empty means: Slack itself in production, the built-in sandbox in development.
     slack_api_url: str = ""
     # Threads per API process for Slack clicks: this many acks, and this many decisions, at once.
@@ -75,6 +79,9 @@ class Settings(BaseSettings):
     openai_model: str = Field(default="gpt-4o-mini", min_length=1, max_length=MODEL_NAME_MAX)
     openai_timeout_seconds: float = Field(default=20.0, gt=0)
     openai_max_retries: int = Field(default=2, ge=0, le=5)
+    # Ask for token log-probabilities, to measure the model's confidence. Turn off for a server
+    # that refuses the parameter; the model's own number then counts at the policy's discount.
+    openai_logprobs: bool = True
 
     policy_file: Path = DEFAULT_POLICY_FILE
 
@@ -86,7 +93,10 @@ class Settings(BaseSettings):
     rate_limit_per_address: str = "300/minute"
     rate_limit_storage_url: str = Field(default="", repr=False)
 
-    worker_concurrency: int = Field(default=16, ge=1)
+    # Threads per worker: each mostly waits for the LLM, so many fit in one process.
+    worker_concurrency: int = Field(default=128, ge=1)
+    # Database connections per worker (and as many more under load); a task holds one briefly.
+    worker_db_pool_size: int = Field(default=16, ge=1)
     # The worker serves Prometheus metrics on this port; 0 turns it off.
     worker_metrics_port: int = Field(default=9101, ge=0, le=65535)
     task_time_limit_seconds: int = Field(default=300, ge=10)
@@ -125,6 +135,11 @@ class Settings(BaseSettings):
         if self.task_time_limit_seconds >= self.broker_visibility_timeout_seconds:
             raise ValueError(
                 "TASK_TIME_LIMIT_SECONDS must be below BROKER_VISIBILITY_TIMEOUT_SECONDS"
+            )
+        if self.llm_time_budget >= self.task_time_limit_seconds:
+            raise ValueError(
+                "OPENAI_TIMEOUT_SECONDS x (OPENAI_MAX_RETRIES + 1) plus the SDK's backoff "
+                f"({self.llm_time_budget:.0f}s) must be below TASK_TIME_LIMIT_SECONDS"
             )
         if self.app_env is Environment.PRODUCTION:
             problems = self.production_problems()
@@ -168,6 +183,12 @@ class Settings(BaseSettings):
         if self.uses_sandbox:
             return f"{self.public_base_url.rstrip('/')}/sandbox/api/"
         return SLACK_PUBLIC_API_URL
+
+    @property
+    def llm_time_budget(self) -> float:
+        """The longest one review can take: every attempt timing out, with the longest waits."""
+        retries = self.openai_max_retries
+        return self.openai_timeout_seconds * (retries + 1) + SDK_MAX_BACKOFF_SECONDS * retries
 
     @property
     def llm_enabled(self) -> bool:

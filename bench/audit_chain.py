@@ -114,15 +114,17 @@ def gate_context(i: int) -> EventContext:
 def record_unchained(model: type[Any]) -> Callable[..., Any]:
     """A stand-in for `audit.record`: the same row, written unchained, as recording used to."""
 
-    def record(session: Session, **event: Any) -> None:
+    def record(session: Session, **event: Any) -> Any:
         context = event.pop("context", None) or EventContext()
         content = event_content(
             created_at=utcnow(),
             **{"from_status": None, "to_status": None, "reason": None, **event},
             context=context,
         )
-        session.add(model(**event_document(content)))
+        row = model(**event_document(content))
+        session.add(row)
         session.flush()
+        return row  # as audit.record does: callers read the event's time
 
     return record
 

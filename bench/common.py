@@ -25,10 +25,10 @@ from app.migrate import upgrade
 from app.services import expenses
 from app.services.employees import find_by_email
 from app.settings import Settings
+from bench.pg import scratch_database
+from bench.standins.production import production_env
+from bench.standins.server import ServerThread, free_port
 from slack.sandbox.app import create_sandbox_app
-from tests.pg import scratch_database
-from tests.standins.production import production_env
-from tests.standins.server import ServerThread, free_port
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 SIGNING_SECRET = secrets.token_hex(16)
@@ -44,21 +44,23 @@ class Bench:
     workdir: Path
     sandbox: str
 
-    def spawn(self, *args: str) -> "subprocess.Popen[bytes]":
-        """Start `expense-bot ARGS` with this bench's settings."""
+    def spawn(self, *args: str, **env: str) -> "subprocess.Popen[bytes]":
+        """Start `expense-bot ARGS` with this bench's settings, `env` overriding some."""
         return subprocess.Popen(
             [sys.executable, "-m", "app", *args],
-            env=self.env,
+            env={**self.env, **env},
             cwd=self.workdir,
             stdout=subprocess.DEVNULL,
             stderr=Path(self.workdir, f"{args[0]}.log").open("ab"),
         )
 
-    def start_worker(self, concurrency: int, timeout: float = 60) -> "subprocess.Popen[bytes]":
+    def start_worker(
+        self, concurrency: int, timeout: float = 60, pool: str = "threads", **env: str
+    ) -> "subprocess.Popen[bytes]":
         """Start a Celery worker and return once it says it is ready to take jobs."""
         log = Path(self.workdir, "worker.log")
         seen = log.stat().st_size if log.exists() else 0
-        proc = self.spawn("worker", "--concurrency", str(concurrency))
+        proc = self.spawn("worker", "--concurrency", str(concurrency), "--pool", pool, **env)
         deadline = time.monotonic() + timeout
         while b" ready." not in log.read_bytes()[seen:]:
             if proc.poll() is not None or time.monotonic() > deadline:

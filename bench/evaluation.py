@@ -1,39 +1,41 @@
-"""Evaluation throughput with a slow LLM: worker concurrency sized to latency vs one at a time.
+"""Decisions per second of one worker process, beside a prefork baseline, with and without an LLM.
 
 Run: python -m bench.evaluation. The OpenAI stand-in answers every review after LLM_LATENCY
-seconds; expenses are routine, so each is auto-approved once its review returns.
+seconds. Expenses are routine, so each is auto-approved once its review returns (without an LLM
+each goes to a human). Every run has a queue of its own, so no run inherits another's follow-ups.
 """
 
+import secrets
 import time
 
+from celery import Celery
 from sqlalchemy import func, select
 
 from app.db import Database
-from app.settings import Settings
-from bench.common import running_api, submit_as_alice
+from app.job_names import EVALUATE_EXPENSE
+from bench.common import Bench, running_api, submit_as_alice
+from bench.standins.openai_standin import EXPECTED_KEY, create_openai_standin
+from bench.standins.server import ServerThread
 from models import Expense
-from tasks.celery_app import make_celery
-from tests.standins.openai_standin import EXPECTED_KEY, create_openai_standin
-from tests.standins.server import ServerThread
 
-LLM_LATENCY = 0.5
-RUNS = ((1, 8), (16, 64))  # (worker threads, expenses)
+LLM_LATENCY = 1.0
+BASELINE = ("prefork", 2)
+OURS = ("threads", 128)
+# (label, (pool, concurrency), LLM on, expenses)
+RUNS = (
+    ("prefork baseline", BASELINE, True, 24),
+    ("this worker", OURS, True, 1000),
+    ("this worker, no LLM", OURS, False, 1000),
+)
 
 
-def evaluate_batch(bench_env: dict[str, str], db: Database, count: int, tag: str) -> float:
-    """Submit `count` expenses, send their jobs, return seconds until all are decided."""
-    celery = make_celery(
-        Settings(
-            _env_file=None,
-            app_env="development",
-            celery_broker_url=bench_env["CELERY_BROKER_URL"],
-            celery_queue=bench_env["CELERY_QUEUE"],
-        )
-    )
+def decide(bench: Bench, db: Database, queue: str, count: int, tag: str) -> float:
+    """Submit `count` expenses, queue their evaluations, return seconds until all are decided."""
+    celery = Celery(broker=bench.env["CELERY_BROKER_URL"])
     ids = submit_as_alice(db, ["45.00"] * count, tag)
     started = time.perf_counter()
     for expense_id in ids:
-        celery.send_task("tasks.evaluation.evaluate_expense", args=[str(expense_id)])
+        celery.send_task(EVALUATE_EXPENSE, args=[str(expense_id)], queue=queue)
     while True:
         with db.session() as session:
             left = session.scalar(
@@ -58,20 +60,27 @@ def main() -> None:
     ):
         db = Database(bench.database_url, job_sender=lambda _jobs: None)
         rates = {}
-        for threads, count in RUNS:
-            worker = bench.start_worker(threads)
+        for label, (pool, concurrency), with_llm, count in RUNS:
+            queue = f"bench-{secrets.token_hex(4)}"
+            worker = bench.start_worker(
+                concurrency,
+                pool=pool,
+                CELERY_QUEUE=queue,
+                LLM_REVIEW="true" if with_llm else "false",
+            )
             try:
-                seconds = evaluate_batch(bench.env, db, count, f"c{threads}")
+                seconds = decide(bench, db, queue, count, secrets.token_hex(3))
             finally:
                 worker.terminate()
-                worker.wait(timeout=30)
-            rates[threads] = count / seconds
+                worker.wait(timeout=60)
+            rates[label] = count / seconds
             print(
-                f"worker threads={threads:<3} expenses={count:<4} {seconds:6.2f}s "
-                f"{rates[threads]:6.2f} evaluations/s (LLM latency {LLM_LATENCY}s)"
+                f"{label:<22} pool={pool:<8} concurrency={concurrency:<4} expenses={count:<5} "
+                f"{seconds:6.2f}s {rates[label]:7.2f} decisions/s "
+                f"(LLM {f'{LLM_LATENCY}s' if with_llm else 'off'})"
             )
-        low, high = RUNS[0][0], RUNS[-1][0]
-        print(f"throughput ratio {high} threads / {low} thread = {rates[high] / rates[low]:.1f}x")
+        ratio = rates["this worker"] / rates["prefork baseline"]
+        print(f"this worker / prefork baseline, both with the LLM: {ratio:.1f}x")
         db.dispose()
 
 

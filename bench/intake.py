@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 
 from bench.common import REDIS_URL, running_api
-from tests.standins.server import free_port
+from bench.standins.server import free_port
 
 WORKERS = 2
 CONNECTIONS = 16

@@ -31,11 +31,11 @@ from bench.chart import draw, matplotlib_missing
 from bench.common import SIGNING_SECRET, Bench, running_api
 from bench.prometheus import Prometheus, find_binary, running_prometheus
 from bench.series import RunShape, report
+from bench.standins.openai_standin import EXPECTED_KEY, create_openai_standin
+from bench.standins.server import ServerThread
 from models import Decision, Expense, SlackMessage
 from slack.ids import ActionId, CallbackId
 from slack.sandbox.payloads import block_actions, signed_request, view_submission
-from tests.standins.openai_standin import EXPECTED_KEY, create_openai_standin
-from tests.standins.server import ServerThread
 
 OUTPUT = Path(__file__).resolve().parents[1] / "observability" / "load-run.png"
 # (name, seconds, expenses submitted per second)

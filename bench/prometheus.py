@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from tests.standins.server import free_port
+from bench.standins.server import free_port
 
 INSTALL_HINT = """\
 Prometheus is needed for this benchmark and was not found.

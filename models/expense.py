@@ -3,6 +3,7 @@
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Date, Enum, ForeignKey, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -35,6 +36,8 @@ class Expense(Base):
     description: Mapped[str] = mapped_column(Text)
     incurred_on: Mapped[date] = mapped_column(Date)
     receipt_url: Mapped[str | None] = mapped_column(String(2048))
+    # SHA-256 of the receipt link, to find the same receipt claimed again.
+    receipt_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
 
     status: Mapped[Status] = mapped_column(STATUS_TYPE, index=True)
     # Roles that must approve, in order, and the index of the step now waiting.
@@ -43,6 +46,10 @@ class Expense(Base):
     route_reasons: Mapped[list[str]] = mapped_column(JSONType, default=list)
     policy_version: Mapped[str | None] = mapped_column(String(64))
     llm_advice: Mapped[Advice | None] = mapped_column(AdviceJSON)
+    # The gate's decision: its route, the policy text's SHA-256 and every rule's result.
+    gate_route: Mapped[str | None] = mapped_column(String(16))
+    policy_sha256: Mapped[str | None] = mapped_column(String(64))
+    rule_trace: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)
 
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
     request_hash: Mapped[str] = mapped_column(String(64))
@@ -77,4 +84,6 @@ class Comment(Base):
     author_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
     slack_user_id: Mapped[str | None] = mapped_column(String(32))
     text: Mapped[str] = mapped_column(Text)
+    # "comment", an approver's "question" (the expense waits for it), or the submitter's "answer".
+    kind: Mapped[str] = mapped_column(String(16), default="comment", server_default="comment")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -1,5 +1,6 @@
 """What the bot tells one person privately when their click changed nothing, in Slack's words."""
 
+from app.domain.workflow import Status
 from app.services.decisions import DecisionOutcome, Result, Verdict
 
 REFUSALS = {
@@ -9,8 +10,11 @@ REFUSALS = {
     "may_not_comment": "Only approvers and the submitter may comment.",
     "not_your_step": "This step waits on someone else; only they (or their delegate) decide it.",
     "second_step": "You approved an earlier step of this expense; someone else decides this one.",
+    "not_submitter": "Only the submitter may answer or cancel this expense.",
 }
 GONE = "This expense no longer exists."
+ANSWER_PASSED_ON = "Thanks: your answer is on the approval card, and the approver can decide again."
+WAITS_FOR_ANSWER = "This expense waits for the submitter's answer to a question; decide after it."
 
 
 def refusal_text(code: str | None, step_role: str | None) -> str:
@@ -27,6 +31,8 @@ def answer_text(outcome: DecisionOutcome | None) -> str | None:
         return None
     if outcome.result is Result.REFUSED:
         return refusal_text(outcome.refusal, outcome.step_role)
+    if outcome.prior is None and outcome.status is Status.NEEDS_INFO:
+        return WAITS_FOR_ANSWER
     if outcome.prior is None:
         status = (outcome.status or "closed").replace("_", " ")
         return f"This expense is {status}; there is nothing to decide."

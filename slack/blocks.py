@@ -4,13 +4,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from app.domain.advice import Advice, LlmUnavailable
+from app.domain.advice import Advice, ConfidenceMethod, LlmUnavailable
 from app.domain.workflow import Status, step_is_open
 from slack.ids import REASON_INPUT, ActionId, BlockId, CallbackId, CardRef, ModalRef
 from slack.text import escape, escape_within
 
 Block = dict[str, Any]
 SECTION_LIMIT = 3000
+MAX_NOTES = 6
+# How the approver is told where the confidence came from.
+CONFIDENCE_METHOD_LABELS = {
+    ConfidenceMethod.LOGPROBS: "measured from token probabilities",
+    ConfidenceMethod.SELF_REPORTED: "self-reported, discounted",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +43,16 @@ class EscalationView:
 
 
 @dataclass(frozen=True, slots=True)
+class NoteView:
+    """A question to the submitter, or their answer, as the card shows it."""
+
+    kind: str
+    slack_user_id: str | None
+    author_name: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class CardView:
     expense_id: str
     step: int
@@ -59,6 +75,7 @@ class CardView:
     policy_version: str | None
     decisions: tuple[DecisionView, ...] = field(default_factory=tuple)
     escalation: EscalationView | None = None
+    conversation: tuple[NoteView, ...] = field(default_factory=tuple)
 
     @property
     def awaiting_this_step(self) -> bool:
@@ -98,7 +115,8 @@ def _advice_text(advice: Advice | None) -> str:
     model = escape_within(advice.model, 200)
     head = (
         f"*AI advice:* {escape(advice.recommendation.value)} "
-        f"(confidence {advice.confidence:.2f}, {model})"
+        f"(confidence {advice.confidence:.2f}, "
+        f"{CONFIDENCE_METHOD_LABELS[advice.confidence_method]}, {model})"
     )
     # Each reason is escaped once, here; the section is trimmed by whole reasons, never re-escaped.
     text = head
@@ -179,21 +197,31 @@ def approval_card(view: CardView, notice: str | None = None) -> list[Block]:
         blocks.append(_context(_escalation_line(view.escalation)))
     for decision in view.decisions:
         blocks.append(_context(_outcome_line(decision, view.steps)))
+    # The latest exchanges only: a card holds at most 50 blocks.
+    for note in view.conversation[-MAX_NOTES:]:
+        blocks.append(_section(_note_line(note)))
     if view.awaiting_this_step:
         blocks.append(
             {
                 "type": "actions",
                 "block_id": BlockId.ACTIONS.value,
                 "elements": [
-                    _button("Approve", ActionId.APPROVE, ref, style="primary"),
-                    _button("Reject", ActionId.REJECT, ref, style="danger"),
-                    _button("Comment", ActionId.COMMENT, ref),
+                    button("Approve", ActionId.APPROVE, ref, style="primary"),
+                    button("Reject", ActionId.REJECT, ref, style="danger"),
+                    button("Ask a question", ActionId.ASK, ref),
+                    button("Comment", ActionId.COMMENT, ref),
                 ],
             }
         )
     else:
         blocks.append(_section(f"*Outcome:* {_status_phrase(view)}"))
     return blocks
+
+
+def _note_line(note: NoteView) -> str:
+    who = _who(note.slack_user_id, note.author_name)
+    verb = {"question": "❓ {} asked", "answer": "💬 {} answered"}.get(note.kind, "💬 {}")
+    return f"{verb.format(who)}: {escape_within(note.text, 2500)}"
 
 
 def _status_phrase(view: CardView) -> str:
@@ -203,10 +231,14 @@ def _status_phrase(view: CardView) -> str:
         return (
             "⌛ expired: nobody decided in time. Not a rejection; the submitter may submit again."
         )
+    if view.status == Status.NEEDS_INFO:
+        return "waiting for the submitter to answer the question above"
+    if view.status == Status.CANCELLED:
+        return "cancelled by the submitter"
     return view.status.replace("_", " ")
 
 
-def _button(label: str, action: ActionId, value: str, style: str | None = None) -> Block:
+def button(label: str, action: ActionId, value: str, style: str | None = None) -> Block:
     button: Block = {
         "type": "button",
         "text": {"type": "plain_text", "text": label},
@@ -218,20 +250,28 @@ def _button(label: str, action: ActionId, value: str, style: str | None = None) 
     return button
 
 
+# Each modal's title, submit button and input label.
+MODAL_WORDS = {
+    CallbackId.REJECT_MODAL: ("Reject expense", "Reject", "Reason"),
+    CallbackId.COMMENT_MODAL: ("Comment", "Post comment", "Comment"),
+    CallbackId.ASK_MODAL: ("Ask the submitter", "Ask", "Question"),
+}
+
+
 def reason_modal(callback: CallbackId, ref: ModalRef) -> dict[str, Any]:
-    rejecting = callback is CallbackId.REJECT_MODAL
+    title, submit, label = MODAL_WORDS[callback]
     return {
         "type": "modal",
         "callback_id": callback.value,
         "private_metadata": ref.encode(),
-        "title": {"type": "plain_text", "text": "Reject expense" if rejecting else "Comment"},
-        "submit": {"type": "plain_text", "text": "Reject" if rejecting else "Post comment"},
+        "title": {"type": "plain_text", "text": title},
+        "submit": {"type": "plain_text", "text": submit},
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [
             {
                 "type": "input",
                 "block_id": BlockId.REASON.value,
-                "label": {"type": "plain_text", "text": "Reason" if rejecting else "Comment"},
+                "label": {"type": "plain_text", "text": label},
                 "element": {
                     "type": "plain_text_input",
                     "action_id": REASON_INPUT,
@@ -283,3 +323,15 @@ def step_notice(
     who = f"<@{decided.slack_user_id}>" if decided.slack_user_id else "an approver"
     after = f" It now waits on {escape_within(next_step, 200)}." if next_step else ""
     return f"{head} was approved by {who} (step {decided.step + 1}).{after}"
+
+
+def question_notice(
+    *, asker_slack_id: str | None, amount: str, currency: str, merchant: str, question: str
+) -> str:
+    """The direct message that asks the submitter a question; they answer in its thread."""
+    who = f"<@{asker_slack_id}>" if asker_slack_id else "An approver"
+    return (
+        f"{who} has a question about your expense of {escape(amount)} {escape(currency)} at "
+        f"{escape_within(merchant, 200)}:\n>{escape_within(question, 2500)}\n"
+        "Reply in this thread to answer; the approver decides after your answer."
+    )

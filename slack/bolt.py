@@ -12,8 +12,8 @@ from app.db import Database
 from app.services.slack_requests import record_foreign_request
 from app.settings import Settings
 from models import SlackRequestReceipt
-from slack.decision_requests import decision_request
-from slack.listeners import actions, commands, views
+from slack.decision_requests import answer_request, decision_request
+from slack.listeners import actions, commands, events, views
 from slack.listeners.common import RECEIPT, AfterAck
 from slack.origin import SlackOrigin, claimed_app_id
 
@@ -57,6 +57,7 @@ def receipt_guard(db: Database) -> Middleware:
         request = decision_request(req.body)
         try:
             with db.session() as session:
+                request = request or answer_request(session, req.body)
                 session.add(
                     SlackRequestReceipt(
                         signature=signature,
@@ -92,4 +93,5 @@ def build_bolt_app(settings: Settings, db: Database, client: WebClient) -> App:
     actions.register(bolt, db, after_ack)
     views.register(bolt, db, after_ack)
     commands.register(bolt, db, after_ack)
+    events.register(bolt, db, after_ack)
     return bolt

@@ -11,8 +11,8 @@ from app.domain.money import in_minor_units
 from app.domain.receipts import counts_as_receipt
 from app.domain.workflow import Status
 from app.services.routing import plan_of, step_at, steps_of
-from models import Decision, Employee, Expense
-from slack.blocks import CardView, DecisionView, EscalationView
+from models import Comment, Decision, Employee, Expense
+from slack.blocks import CardView, DecisionView, EscalationView, NoteView
 
 
 def decision_views(session: Session, expense_id: uuid.UUID) -> tuple[DecisionView, ...]:
@@ -44,6 +44,17 @@ def escalation_view(session: Session, expense_id: uuid.UUID, step: int) -> Escal
         from_name=was.name if was else None,
         from_slack_id=was.slack_user_id if was else None,
     )
+
+
+def conversation_views(session: Session, expense_id: uuid.UUID) -> tuple[NoteView, ...]:
+    """The questions asked of the submitter and their answers, oldest first."""
+    rows = session.execute(
+        select(Comment, Employee.name)
+        .outerjoin(Employee, Employee.id == Comment.author_id)
+        .where(Comment.expense_id == expense_id, Comment.kind.in_(("question", "answer")))
+        .order_by(Comment.id)
+    ).all()
+    return tuple(NoteView(c.kind, c.slack_user_id, name or "someone", c.text) for c, name in rows)
 
 
 def _step_labels(session: Session, expense: Expense) -> tuple[str, ...]:
@@ -79,5 +90,6 @@ def load_card_view(
         llm_advice=expense.llm_advice,
         policy_version=expense.policy_version,
         decisions=decision_views(session, expense.id),
+        conversation=conversation_views(session, expense.id),
         escalation=escalation_view(session, expense.id, step),
     )

@@ -1,8 +1,11 @@
-"""Reads the decision a Slack request asks for (approve, reject, comment), if it asks for one."""
+"""Reads the decision a Slack request asks for (approve, reject, comment, ask, answer), if any."""
 
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from app.domain.requests import DecisionRequest, RequestKind
+from app.services.conversation import question_thread
 from app.services.decisions import MAX_REASON_LENGTH
 from slack.ids import REASON_INPUT, ActionId, BlockId, CallbackId
 from slack.listeners.common import card_ref, modal_ref
@@ -10,6 +13,7 @@ from slack.listeners.common import card_ref, modal_ref
 MODAL_KINDS = {
     CallbackId.REJECT_MODAL.value: RequestKind.REJECT,
     CallbackId.COMMENT_MODAL.value: RequestKind.COMMENT,
+    CallbackId.ASK_MODAL.value: RequestKind.ASK,
 }
 
 
@@ -33,7 +37,8 @@ def decision_request(body: dict[str, Any]) -> DecisionRequest | None:
     user = body.get("user", {}).get("id")
     if body.get("type") == "block_actions":
         action = (body.get("actions") or [{}])[0]
-        channel = (body.get("channel") or {}).get("id")
+        # A click on the Home tab has no channel: the clicker is answered in their DM with us.
+        channel = (body.get("channel") or {}).get("id") or user
         ref = card_ref(body) if action.get("action_id") == ActionId.APPROVE.value else None
         if ref is None or not user or not channel:
             return None
@@ -47,3 +52,25 @@ def decision_request(body: dict[str, Any]) -> DecisionRequest | None:
             return None
         return DecisionRequest(kind, modal.expense_id, modal.step, user, modal.channel, reason)
     return None
+
+
+def answer_request(session: Session, body: dict[str, Any]) -> DecisionRequest | None:
+    """A person's reply in the direct-message thread of a question we sent them, else None."""
+    event = body.get("event") or {}
+    if body.get("type") != "event_callback" or not isinstance(event, dict):
+        return None
+    if event.get("type") != "message" or event.get("channel_type") != "im":
+        return None
+    if event.get("subtype") or event.get("bot_id"):  # edits, deletions and our own posts
+        return None
+    user, channel, thread = event.get("user"), event.get("channel"), event.get("thread_ts")
+    text = str(event.get("text") or "").strip()
+    if not (isinstance(user, str) and isinstance(channel, str) and isinstance(thread, str)):
+        return None
+    if reason_problem(text, "answer"):
+        return None
+    asked = question_thread(session, channel, thread)
+    if asked is None:
+        return None
+    expense_id, step = asked
+    return DecisionRequest(RequestKind.ANSWER, expense_id, step, user, channel, text)

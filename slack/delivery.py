@@ -20,7 +20,7 @@ from models import SlackMessage
 from models.base import utcnow
 from slack.blocks import Block
 from slack.ids import METADATA_EVENT_TYPE
-from slack.pacing import reserve_slot, wait_until
+from slack.pacing import hold_channel, reserve_slot, wait_until
 
 LEASE = timedelta(seconds=60)
 
@@ -118,6 +118,21 @@ def _booked_slot(db: Database, post: Post) -> datetime | None:
         # A racing worker may have stored its own slot first: everyone keeps that one.
         return session.scalar(
             select(SlackMessage.slot_at).where(SlackMessage.dedupe_key == post.dedupe_key)
+        )
+
+
+def _rebook(db: Database, post: Post, retry_after: float) -> None:
+    """A 429: the channel pauses for Retry-After, and this post gives up its slot.
+
+    Its old slot is in the past by the time the retry comes; posting then would land on top of
+    whichever post holds the current slot. The retry books a fresh one after the pause.
+    """
+    hold_channel(db, post.channel, retry_after)
+    with db.session() as session:
+        session.execute(
+            update(SlackMessage)
+            .where(SlackMessage.dedupe_key == post.dedupe_key, SlackMessage.sent_at.is_(None))
+            .values(slot_at=None)
         )
 
 
@@ -220,6 +235,8 @@ def deliver(db: Database, client: WebClient, post: Post) -> str:
         # Slack answered and refused (429, 5xx, ok=false): nothing was posted, so a retry
         # need not wait out the lease. A timeout is ambiguous and keeps the lease.
         _release(db, post.dedupe_key, previous_attempt)
+        if exc.response.status_code == 429:
+            _rebook(db, post, float(exc.response.headers.get("Retry-After", "1") or 1))
         error = permanent_error(exc)
         if error is not None:
             raise record_failure(db, post, error) from exc
@@ -247,8 +264,9 @@ def mark_refreshed(db: Database, dedupe_key: str) -> None:
 
 def card_messages(
     db: Database, expense_id: uuid.UUID, step: int
-) -> tuple[list[SlackMessage], bool]:
-    """The step's posted cards (the card, or its fallback), and whether one failed for good."""
+) -> tuple[list[SlackMessage], bool, bool]:
+    """The step's posted cards (the card, or its fallback), whether one failed for good, and
+    whether one is being posted."""
     with db.session() as session:
         rows = session.scalars(
             select(SlackMessage).where(
@@ -258,4 +276,5 @@ def card_messages(
             )
         ).all()
     sent = [r for r in rows if r.sent_at is not None and r.ts is not None]
-    return sent, any(r.failed_at is not None for r in rows)
+    posting = any(r.sent_at is None and r.failed_at is None for r in rows)
+    return sent, any(r.failed_at is not None for r in rows), posting

@@ -10,11 +10,14 @@ class ActionId(StrEnum):
     APPROVE = "expense_approve"
     REJECT = "expense_reject"
     COMMENT = "expense_comment"
+    ASK = "expense_ask"
 
 
 class CallbackId(StrEnum):
     REJECT_MODAL = "expense_reject_modal"
     COMMENT_MODAL = "expense_comment_modal"
+    ASK_MODAL = "expense_ask_modal"
+    HOME = "expense_home"
 
 
 class BlockId(StrEnum):

@@ -42,6 +42,17 @@ def reserve_slot(db: Database, channel: str) -> datetime:
     raise PaceLater(INTERVAL.total_seconds())
 
 
+def hold_channel(db: Database, channel: str, seconds: float) -> None:
+    """Slack said 429 for this channel: nobody posts to it again before `seconds` from now."""
+    resume = utcnow() + timedelta(seconds=seconds)
+    with db.session() as session:
+        row = session.get(SlackChannelPace, channel, with_for_update=True)
+        if row is None:
+            session.add(SlackChannelPace(channel=channel, next_slot_at=resume))
+        elif row.next_slot_at < resume:
+            row.next_slot_at = resume
+
+
 def wait_until(slot: datetime) -> None:
     """Sleep until a booked slot, or ask for a retry when it is further off than MAX_WAIT."""
     wait = (slot - utcnow()).total_seconds()

@@ -5,12 +5,14 @@ import uuid
 from sqlalchemy.exc import OperationalError
 
 from app.domain.gate import Route, route_expense
+from app.domain.rules import evaluate_rules
 from app.domain.workflow import Status
 from app.job_names import EVALUATE_EXPENSE
 from app.llm.reviewer import review_input
 from app.metrics import DECISIONS
 from app.policy_loader import load_policy
 from app.services.evaluation import facts_of, record_gate_decision
+from app.services.history import history_of
 from models import Expense
 from tasks.celery_app import celery_app
 from tasks.runtime import runtime
@@ -30,17 +32,20 @@ def evaluate_expense(expense_id: str) -> str:
         expense = session.get(Expense, eid)
         if expense is None or expense.status != Status.SUBMITTED.value:
             return "skipped"
-        facts = facts_of(expense, policy)
+        facts = facts_of(expense, policy, history_of(session, expense, policy))
         review = review_input(
             facts, expense.merchant, expense.description, expense.incurred_on.isoformat()
         )
-    # The LLM call holds no transaction open: it can take seconds.
-    advice = rt.reviewer.review(review, policy)
+    # The LLM call holds no transaction open: it can take seconds. It fails into "no advice",
+    # never into a task retry, so the SDK's retries are the only ones around it.
+    advice = rt.reviewer.review(review, policy, evaluate_rules(policy, facts))
     decision = route_expense(policy, facts, advice)
     with rt.db.session() as session:
         applied = record_gate_decision(session, eid, decision, advice, policy)
     if not applied:
         return "skipped"
-    auto = decision.route is Route.AUTO_APPROVE
-    DECISIONS.labels("auto", "approved" if auto else "routed_to_human").inc()
+    outcome = {Route.AUTO_APPROVE: "approved", Route.AUTO_REJECT: "rejected"}
+    DECISIONS.labels("auto", outcome.get(decision.route, "routed_to_human")).inc()
+    if decision.would_be is not None:
+        DECISIONS.labels("shadow", outcome.get(decision.would_be, "routed_to_human")).inc()
     return decision.route.value

@@ -2,6 +2,7 @@
 
 import uuid
 from dataclasses import replace
+from datetime import datetime
 
 from celery import Task
 from slack_sdk.errors import SlackApiError
@@ -9,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app import job_names
+from app.db import enqueue_after_commit
 from app.domain.money import in_minor_units
 from app.domain.routing import StepKind
 from app.domain.workflow import FINAL_STATUSES, Status
@@ -88,6 +90,7 @@ def post_step_card(eid: uuid.UUID, step: int, dedupe_key: str) -> str:
     goes to the person holding their delegation, if any."""
     rt = runtime()
     approvals = rt.settings.slack_approvals_channel
+    rendered_at = utcnow()
     with rt.db.session() as session:
         view = load_card_view(session, eid, step, _receipt_hosts())
         recipient = card_recipient(session, eid, step)
@@ -120,6 +123,7 @@ def post_step_card(eid: uuid.UUID, step: int, dedupe_key: str) -> str:
             _post_card(copy, ("user", deputy))
         except PermanentFailure:  # recorded for operators; the card itself is posted
             pass
+    _redraw_if_changed(eid, step, rendered_at)
     return ts
 
 
@@ -141,15 +145,25 @@ def post_approval_card(self: Task, expense_id: str, step: int) -> str:
         retry_or_raise(self, exc)
 
 
+def _redraw_if_changed(expense_id: uuid.UUID, step: int, rendered_at: datetime) -> None:
+    """The expense changed while its card was on the way: draw the card again, as it is now."""
+    with runtime().db.session() as session:
+        expense = session.get(Expense, expense_id)
+        if expense is not None and expense.updated_at > rendered_at:
+            enqueue_after_commit(session, job_names.UPDATE_APPROVAL_CARD, str(expense_id), step)
+
+
 @celery_app.task(name=job_names.UPDATE_APPROVAL_CARD, **SLACK_TASK)  # type: ignore[untyped-decorator]
 def update_approval_card(self: Task, expense_id: str, step: int) -> str:
     rt = runtime()
     eid = uuid.UUID(expense_id)
     try:
-        cards, undeliverable = card_messages(rt.db, eid, step)
+        cards, undeliverable, posting = card_messages(rt.db, eid, step)
         if not cards:
             if undeliverable:
                 return "undeliverable"
+            if not posting:  # never posted (cancelled first, say); a later post draws it as it is
+                return "no card"
             raise NotReadyYet(f"card {card_key(eid, step)} is not posted yet")
         with rt.db.session() as session:
             view = load_card_view(session, eid, step, _receipt_hosts())

@@ -2,7 +2,9 @@
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
+from celery.signals import worker_process_init
 from slack_sdk import WebClient
 
 from app.db import Database
@@ -26,8 +28,15 @@ def runtime() -> Runtime:
     return Runtime(
         settings=settings,
         db=Database(
-            settings.database_url, job_sender=send_jobs, pool_size=settings.worker_concurrency
+            settings.database_url, job_sender=send_jobs, pool_size=settings.worker_db_pool_size
         ),
         slack=make_web_client(settings),
         reviewer=make_reviewer(settings),
     )
+
+
+@worker_process_init.connect  # type: ignore[untyped-decorator]
+def _forget_parents_connections(**_kwargs: Any) -> None:
+    """A prefork child must not share the parent's database sockets (SQLAlchemy's advice)."""
+    if runtime.cache_info().currsize:
+        runtime().db.engine.dispose(close=False)

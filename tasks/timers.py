@@ -83,7 +83,7 @@ def send_reminder(self: Task, expense_id: str, step: int) -> str:
         if slack_user:
             channel = dm_channel(slack_user)
         else:
-            cards, _ = card_messages(rt.db, eid, step)
+            cards, _, _ = card_messages(rt.db, eid, step)
             if not cards or cards[0].channel is None:
                 raise NotReadyYet(f"card {card_key(eid, step)} is not posted yet")
             channel, thread = cards[0].channel, cards[0].ts

@@ -18,8 +18,8 @@ import httpx
 
 from app.db import Database
 from app.services.employees import add_employee, create_token
-from tests.standins.production import production_env
-from tests.standins.server import free_port
+from bench.standins.production import production_env
+from bench.standins.server import free_port
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 

@@ -17,7 +17,7 @@ os.environ.setdefault("APP_ENV", "development")
 import app  # noqa: E402, F401  (our `slack` package first, as in every entry point)
 from app.db import Database, Job
 from app.migrate import upgrade
-from tests.pg import PG_ADMIN_URL, scratch_database
+from bench.pg import PG_ADMIN_URL, scratch_database
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 RABBITMQ_URL = os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")

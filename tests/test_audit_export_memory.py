@@ -5,10 +5,10 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from bench.pg import PG_ADMIN_URL, scratch_database
 from tests.audit_api import abandon, api_process, download
 from tests.audit_bulk import append_synthetic
 from tests.helpers import wait_for
-from tests.pg import PG_ADMIN_URL, scratch_database
 
 # The short log already spans many fetch batches and chunks: both runs reach the same steady state.
 SMALL, LARGE = 20_000, 200_000

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
+from bench.pg import scratch_database
 from tests.audit_bulk import append_synthetic, run_cli
-from tests.pg import scratch_database
 
 # The short log already spans several fetch batches, so both runs reach the same steady state.
 SMALL, LARGE = 20_000, 200_000

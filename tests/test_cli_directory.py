@@ -10,7 +10,7 @@ import pytest
 from app.cli import EXIT_ERROR, EXIT_OK, main
 from app.db import Database
 from app.services.employees import authenticate, hash_token
-from tests.standins.server import ServerThread
+from bench.standins.server import ServerThread
 from tests.standins.slack_sandbox import add_member, sandbox_server
 
 TOKEN = "xoxb-cli-directory-test"

@@ -81,6 +81,15 @@ def test_manifest_points_interactivity_at_the_bolt_route() -> None:
     )
 
 
+def test_manifest_subscribes_to_the_events_the_bot_listens_to() -> None:
+    manifest = yaml.safe_load((ROOT / "slack" / "manifest.yml").read_text())
+    events = manifest["settings"]["event_subscriptions"]
+    assert events["request_url"].endswith("/slack/events")
+    assert {"app_home_opened", "message.im"} <= set(events["bot_events"])
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    assert "channels:read" in manifest["oauth_config"]["scopes"]["bot"]
+
+
 def test_env_example_documents_every_setting() -> None:
     documented = set(
         re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.M)

@@ -17,9 +17,9 @@ from sqlalchemy.exc import DBAPIError
 
 from app.migrate import alembic_config, upgrade
 from app.services.audit_verify import verify
+from bench.pg import scratch_database
 from models import AuditEvent, Base
 from tests.audit_rows import write_events
-from tests.pg import scratch_database
 
 BEFORE_AUDIT_CHAIN = "16711ce5ae2e"
 JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")

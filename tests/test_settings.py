@@ -7,32 +7,7 @@ from pydantic import ValidationError
 
 from app.settings import MODEL_NAME_MAX, SLACK_PUBLIC_API_URL, Settings
 from models import AuditEvent, SlackMessage
-
-
-def settings(**values: object) -> Settings:
-    return Settings(_env_file=None, **values)  # type: ignore[arg-type]
-
-
-def dev(**values: object) -> Settings:
-    return settings(app_env="development", **values)
-
-
-def strong_production(**overrides: object) -> dict[str, object]:
-    """Everything production needs, each secret random; tests override one value at a time."""
-    values: dict[str, object] = {
-        "app_env": "production",
-        "slack_bot_token": "xoxb-" + secrets.token_hex(20),
-        "slack_signing_secret": secrets.token_hex(16),
-        "session_secret": secrets.token_urlsafe(48),
-        "openai_api_key": "sk-" + secrets.token_urlsafe(32),
-        "database_url": f"postgresql+psycopg2://bot:{secrets.token_urlsafe(18)}@db:5432/bot",
-        "celery_broker_url": "redis://redis:6379/0",
-        "slack_team_id": "T0TEAM",
-        "slack_app_id": "A0APP",
-        "slack_approvals_channel": "C0REAL",
-    }
-    values.update(overrides)
-    return values
+from tests.settings_factories import dev, settings, strong_production
 
 
 def test_production_is_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -182,3 +157,10 @@ def test_setting_limits_fit_the_columns_they_are_stored_in() -> None:
 def test_production_takes_redis_or_rabbitmq(broker: str) -> None:
     s = settings(**strong_production(celery_broker_url=broker))
     assert s.celery_broker_url == broker
+
+
+def test_the_llm_time_budget_stays_below_the_task_time_limit() -> None:
+    # Three attempts of 20 s and two backoffs of at most 8 s.
+    assert dev().llm_time_budget == 76
+    with pytest.raises(ValidationError, match="must be below TASK_TIME_LIMIT_SECONDS"):
+        dev(openai_timeout_seconds=60, openai_max_retries=4, task_time_limit_seconds=300)

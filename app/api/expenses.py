@@ -101,6 +101,7 @@ def _advice(advice: Advice | None, *, show_reasons: bool) -> AdviceOut | None:
     return AdviceOut(
         recommendation=advice.recommendation,
         confidence=advice.confidence,
+        confidence_method=advice.confidence_method,
         model=advice.model,
         reasons=list(advice.reasons) if show_reasons else None,
         unavailable=None,

@@ -17,7 +17,7 @@ from pydantic import (
 )
 from pydantic import ValidationError as PydanticValidationError
 
-from app.domain.advice import Recommendation
+from app.domain.advice import ConfidenceMethod, Recommendation
 from app.domain.errors import InvalidInput, InvalidMoney
 from app.domain.money import normalize_currency, parse_amount
 from app.domain.text import clean_text
@@ -178,6 +178,11 @@ class AdviceOut(BaseModel):
 
     recommendation: Recommendation | None
     confidence: float | None
+    confidence_method: ConfidenceMethod | None = Field(
+        default=None,
+        description="logprobs: measured from the model's token probabilities; self_reported: "
+        "the number it wrote, at the policy's discount",
+    )
     model: str | None
     reasons: list[str] | None
     unavailable: str | None = Field(description="Why there was no advice, if there was none")

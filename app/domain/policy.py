@@ -8,6 +8,7 @@ from typing import Any
 
 from app.domain.errors import InvalidMoney, PolicyError
 from app.domain.money import normalize_currency
+from app.domain.policy_clauses import InvalidPolicy, PolicyClauses, Problem, parse_clauses
 from app.domain.routing import RoutingPolicy, parse_routing
 from app.domain.timers import TimerPolicy, parse_timers
 
@@ -16,6 +17,8 @@ VERSION_MAX_LENGTH = 64
 CATEGORY_MAX_LENGTH = 64
 DEFAULT_MAX_AMOUNT = Decimal("100000")
 DEFAULT_MAX_CLAIM_AGE_DAYS = 365
+# Models overstate the confidence they write; without logprobs the gate sees this share of it.
+DEFAULT_SELF_REPORTED_FACTOR = 0.9
 HOST_PATTERN = re.compile(r"(\*\.)?([a-z0-9-]+\.)*[a-z0-9-]+")
 
 
@@ -42,6 +45,9 @@ class Policy:
     audit_witness_channel: str | None = None
     # Reminders, escalations and expiry of open steps, and the calendar they count in.
     timers: TimerPolicy = TimerPolicy()
+    # Forbidden merchants and words, duplicates, monthly caps, calendar, shadow mode.
+    clauses: PolicyClauses = PolicyClauses()
+    self_reported_confidence_factor: float = DEFAULT_SELF_REPORTED_FACTOR
     # The file's exact text and the SHA-256 of its bytes, when it was read from a file: every
     # decision names them, and the text is kept so auditors can read the rules that applied.
     source_text: str | None = field(default=None, repr=False, compare=False)
@@ -106,6 +112,13 @@ def _positive_int(raw: Mapping[str, Any], key: str, default: int) -> int:
     return value
 
 
+def _fraction(raw: Mapping[str, Any], key: str, default: float) -> float:
+    value = raw.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise PolicyError(f"policy {key!r} must be a number between 0 and 1")
+    return float(value)
+
+
 def parse_policy(raw: Mapping[str, Any]) -> Policy:
     try:
         version = str(raw["version"])
@@ -124,9 +137,8 @@ def parse_policy(raw: Mapping[str, Any]) -> Policy:
     show_reasons = raw.get("show_ai_reasons_to_submitter", False)
     if not isinstance(show_reasons, bool):
         raise PolicyError("policy 'show_ai_reasons_to_submitter' must be true or false")
-    confidence = float(raw.get("min_llm_confidence", 0.95))
-    if not 0.0 <= confidence <= 1.0:
-        raise PolicyError("policy 'min_llm_confidence' must be between 0 and 1")
+    confidence = _fraction(raw, "min_llm_confidence", 0.95)
+    factor = _fraction(raw, "self_reported_confidence_factor", DEFAULT_SELF_REPORTED_FACTOR)
     receipt = _decimal(raw, "receipt_required_from") if "receipt_required_from" in raw else None
     witness = raw.get("audit_witness_channel")
     if witness is not None and (not isinstance(witness, str) or not witness.strip()):
@@ -148,4 +160,26 @@ def parse_policy(raw: Mapping[str, Any]) -> Policy:
         audit_witness_channel=witness.strip() if witness else None,
         routing=parse_routing(raw),
         timers=parse_timers(raw, frozenset(categories)),
+        clauses=parse_clauses(raw),
+        self_reported_confidence_factor=factor,
     )
+
+
+_NAMED = re.compile(r"policy (?:is missing )?'([\w.]+)'")
+
+
+def policy_problems(raw: Mapping[str, Any]) -> list[Problem]:
+    """Every problem in the clauses, and the first one in the rest of the policy; [] if valid."""
+    problems: list[Problem] = []
+    try:
+        parse_clauses(raw)
+    except InvalidPolicy as exc:
+        problems.extend(exc.problems)
+    try:
+        parse_policy(raw)
+    except InvalidPolicy:
+        pass  # listed above
+    except PolicyError as exc:
+        named = _NAMED.search(str(exc))
+        problems.insert(0, Problem(named.group(1) if named else "policy", str(exc)))
+    return problems

@@ -10,6 +10,9 @@ class RequestKind(StrEnum):
     APPROVE = "approve"
     REJECT = "reject"
     COMMENT = "comment"
+    ASK = "ask"
+    # The submitter's reply in the thread of a question sent to them.
+    ANSWER = "answer"
 
 
 @dataclass(frozen=True, slots=True)

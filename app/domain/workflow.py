@@ -20,6 +20,8 @@ class Status(StrEnum):
 
 class Action(StrEnum):
     AUTO_APPROVE = "auto_approve"
+    # Only for a rule the policy marks as auto-rejecting.
+    AUTO_REJECT = "auto_reject"
     ROUTE_TO_HUMAN = "route_to_human"
     APPROVE_STEP = "approve_step"  # a step is approved and another step follows
     APPROVE = "approve"  # the last step is approved
@@ -33,6 +35,7 @@ class Action(StrEnum):
 WAITING = (Status.PENDING_APPROVAL, Status.NEEDS_INFO)
 TRANSITIONS: dict[tuple[Status, Action], Status] = {
     (Status.SUBMITTED, Action.AUTO_APPROVE): Status.APPROVED,
+    (Status.SUBMITTED, Action.AUTO_REJECT): Status.REJECTED,
     (Status.SUBMITTED, Action.ROUTE_TO_HUMAN): Status.PENDING_APPROVAL,
     (Status.PENDING_APPROVAL, Action.APPROVE_STEP): Status.PENDING_APPROVAL,
     (Status.PENDING_APPROVAL, Action.APPROVE): Status.APPROVED,

@@ -28,7 +28,11 @@ from models import AuditEvent
 from models.base import utcnow
 
 _PENDING = "audit_events_pending"
-GATE_ACTIONS = (AuditAction.AUTO_APPROVED.value, AuditAction.ROUTED_TO_HUMAN.value)
+GATE_ACTIONS = (
+    AuditAction.AUTO_APPROVED.value,
+    AuditAction.AUTO_REJECTED.value,
+    AuditAction.ROUTED_TO_HUMAN.value,
+)
 
 
 def cli_operator() -> Actor:

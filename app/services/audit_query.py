@@ -43,7 +43,9 @@ def matching_expenses(flt: AuditFilter, policy_currency: str) -> Select[tuple[ob
         stmt = stmt.where(
             exists().where(
                 AuditEvent.expense_id == Expense.id,
-                AuditEvent.action == AuditAction.AUTO_APPROVED.value,
+                AuditEvent.action.in_(
+                    (AuditAction.AUTO_APPROVED.value, AuditAction.AUTO_REJECTED.value)
+                ),
             )
         )
     elif flt.decided_by is DecidedBy.HUMAN:

@@ -8,7 +8,8 @@ from sqlalchemy.orm import Session
 
 from app.domain.errors import NotFound
 from app.domain.requests import DecisionRequest, RequestKind
-from app.services import decisions
+from app.services import conversation, decisions
+from app.services.employees import find_by_slack_id
 from models import SlackRequestReceipt
 from models.base import utcnow
 
@@ -42,6 +43,21 @@ def apply_request(session: Session, signature: str) -> Applied | None:
 
 
 def _apply(session: Session, request: DecisionRequest) -> decisions.DecisionOutcome:
+    if request.kind is RequestKind.ASK:
+        return conversation.ask(
+            session,
+            expense_id=request.expense_id,
+            step=request.step,
+            slack_user_id=request.slack_user_id,
+            question=request.reason or "",
+        )
+    if request.kind is RequestKind.ANSWER:
+        speaker = conversation.Speaker.slack(
+            request.slack_user_id, find_by_slack_id(session, request.slack_user_id)
+        )
+        return conversation.answer(
+            session, expense_id=request.expense_id, speaker=speaker, text=request.reason or ""
+        )
     if request.kind is RequestKind.COMMENT:
         return decisions.comment(
             session,

@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,10 +21,12 @@ from app.domain.errors import DecisionRefused, NotFound
 from app.domain.money import in_minor_units
 from app.domain.roles import Role
 from app.domain.routing import check_may_decide
+from app.domain.rules import RuleResult
 from app.domain.workflow import Action, Status, approval_action, step_is_open
 from app.services import audit
 from app.services.delegations import delegate_of
 from app.services.employees import find_by_slack_id
+from app.services.refresh import refresh_homes, refresh_if_stale
 from app.services.routing import open_next, person, plan_of, step_at, steps_of
 from app.services.transitions import apply_transition
 from models import ApprovalStep, Comment, Decision, Employee, Expense
@@ -65,25 +68,34 @@ class DecisionOutcome:
     waited_seconds: float | None = None
 
 
-def _slack_actor(slack_user_id: str, person: Employee | None) -> Actor:
+def slack_actor(slack_user_id: str, person: Employee | None) -> Actor:
     if person is None:
         return Actor.slack_user(slack_user_id, None, None)
     return Actor.slack_user(slack_user_id, person.id, person.email)
 
 
-def decision_context(session: Session, expense: Expense, **details: Json) -> EventContext:
-    """Each decision is logged with the money, policy and AI advice it was made on."""
+def decision_context(
+    session: Session, expense: Expense, *, decision: bool = False, **details: Json
+) -> EventContext:
+    """Each human decision is logged with the money, policy (and, for a decision, the rule
+    trace) and AI advice it was made on."""
     amount = in_minor_units(expense.amount, expense.currency)
+    if expense.policy_sha256 is not None:
+        details["policy_sha256"] = expense.policy_sha256
+    trace = expense.rule_trace if decision else None
     return EventContext(
         valuation=audit.gate_valuation(session, expense.id, amount, expense.currency),
         policy_version=expense.policy_version,
+        rule_trace=None if trace is None else [RuleResult.from_dict(r) for r in trace],
         llm=None if expense.llm_advice is None else LlmOpinion.of(expense.llm_advice),
         details=details,
     )
 
 
-def closed_step(session: Session, expense: Expense, step: int) -> DecisionOutcome:
-    """What already happened to `step`, for someone who clicked too late."""
+def closed_step(
+    session: Session, expense: Expense, step: int, clicker: str | None = None
+) -> DecisionOutcome:
+    """What already happened to `step`, for `clicker`, who clicked too late."""
     decision = session.scalar(
         select(Decision).where(Decision.expense_id == expense.id, Decision.step == step)
     )
@@ -92,17 +104,23 @@ def closed_step(session: Session, expense: Expense, step: int) -> DecisionOutcom
         if decision is None
         else PriorDecision(Verdict(decision.outcome), decision.slack_user_id, decision.decided_at)
     )
+    # The card they clicked may be out of date: show them the truth, not only tell it.
+    refresh_if_stale(session, expense, step)
+    if clicker is not None:  # their Home tab may list it still
+        enqueue_after_commit(session, job_names.PUBLISH_HOME, clicker)
     return DecisionOutcome(Result.ALREADY_DECIDED, status=Status(expense.status), prior=prior)
 
 
-def open_step(session: Session, expense_id: uuid.UUID, step: int) -> DecisionOutcome | None:
+def open_step(
+    session: Session, expense_id: uuid.UUID, step: int, clicker: str | None = None
+) -> DecisionOutcome | None:
     """None while `step` awaits a decision; otherwise why it does not (gone: NotFound)."""
     expense = session.get(Expense, expense_id)
     if expense is None:
         raise NotFound("no such expense")
     if step_is_open(Status(expense.status), expense.current_step, step):
         return None
-    return closed_step(session, expense, step)
+    return closed_step(session, expense, step, clicker)
 
 
 def _named_approvers(session: Session, expense_id: uuid.UUID) -> set[int]:
@@ -151,7 +169,7 @@ def _refuse(
     audit.record(
         session,
         expense_id=expense.id,
-        actor=_slack_actor(slack_user_id, person),
+        actor=slack_actor(slack_user_id, person),
         action=AuditAction.DECISION_REFUSED,
         channel=Channel.SLACK,
         from_status=expense.status,
@@ -163,6 +181,60 @@ def _refuse(
     )
     role = expense.steps[step] if step < len(expense.steps) else None
     return DecisionOutcome(Result.REFUSED, refusal=refusal.code, step_role=role)
+
+
+class Authorized(NamedTuple):
+    decider: Employee
+    step: ApprovalStep
+    # The step's assignee when the decider holds their delegation; None for their own step.
+    acting_for: int | None
+
+
+def _check(
+    session: Session, expense: Expense, step: int, waiting: ApprovalStep, decider: Employee | None
+) -> int | None:
+    """Raise DecisionRefused unless `decider` may decide the step now; whom they act for."""
+    acting_for = _acting_for(session, waiting, decider)
+    check_may_decide(
+        decider=person(decider) if decider else None,
+        submitter_id=expense.submitter_id,
+        step=plan_of(waiting),
+        assignee_id=waiting.assignee_id,
+        acting_for_id=acting_for,
+        approved_earlier_steps=approvers_so_far(session, expense.id, step),
+    )
+    return acting_for
+
+
+def authorize_step(
+    session: Session, expense: Expense, step: int, slack_user_id: str, attempted: str
+) -> Authorized | DecisionOutcome:
+    """Who acts on an open step, the step, and whom they act for; or the outcome that says why
+    they may not.
+
+    After the checks the expense is locked, as the scheduler locks it before it escalates, and
+    the step looked at again: if it passed to someone else meanwhile, the decider is checked
+    against them.
+    """
+    if not step_is_open(Status(expense.status), expense.current_step, step):
+        return closed_step(session, expense, step, slack_user_id)
+    decider = find_by_slack_id(session, slack_user_id)
+    waiting = step_at(session, expense.id, step)
+    if waiting is None:  # routed before steps had rows, and not migrated: nothing to decide
+        return closed_step(session, expense, step, slack_user_id)
+    try:
+        checked = waiting.assignee_id
+        acting_for = _check(session, expense, step, waiting, decider)
+        session.refresh(expense, with_for_update=True)
+        if not step_is_open(Status(expense.status), expense.current_step, step):
+            return closed_step(session, expense, step, slack_user_id)
+        session.refresh(waiting)
+        if waiting.assignee_id != checked:
+            acting_for = _check(session, expense, step, waiting, decider)
+    except DecisionRefused as refusal:
+        return _refuse(session, expense, slack_user_id, decider, step, refusal, attempted)
+    assert decider is not None  # check_may_decide refuses unknown users
+    return Authorized(decider, waiting, acting_for)
 
 
 def decide_step(
@@ -177,56 +249,18 @@ def decide_step(
     expense = session.get(Expense, expense_id)
     if expense is None:
         raise NotFound("no such expense")
-    if not step_is_open(Status(expense.status), expense.current_step, step):
-        return closed_step(session, expense, step)
-    decider = find_by_slack_id(session, slack_user_id)
-    waiting = step_at(session, expense.id, step)
-    if waiting is None:  # routed before steps had rows, and not migrated: nothing to decide
-        return closed_step(session, expense, step)
+    authorized = authorize_step(session, expense, step, slack_user_id, verdict.value)
+    if isinstance(authorized, DecisionOutcome):
+        return authorized
+    decider, waiting, acting_for = authorized
     step_role = waiting.role
-
-    def authorize(step_row: ApprovalStep) -> int | None:
-        """Check the decider against who the step waits on; returns whom they act for."""
-        acting_for = _acting_for(session, step_row, decider)
-        check_may_decide(
-            decider=person(decider) if decider else None,
-            submitter_id=expense.submitter_id,
-            step=plan_of(step_row),
-            assignee_id=step_row.assignee_id,
-            acting_for_id=acting_for,
-            approved_earlier_steps=approvers_so_far(session, expense.id, step),
-        )
-        return acting_for
-
-    try:
-        acting_for = authorize(waiting)
-        checked = waiting.assignee_id
-        # Lock the expense, as the scheduler does before it escalates, then look again: if the
-        # step passed to someone else meanwhile, the decider is checked against them.
-        session.refresh(expense, with_for_update=True)
-        if not step_is_open(Status(expense.status), expense.current_step, step):
-            return closed_step(session, expense, step)
-        session.refresh(waiting)
-        if waiting.assignee_id != checked:
-            acting_for = authorize(waiting)
-    except DecisionRefused as refusal:
-        return _refuse(
-            session,
-            expense,
-            slack_user_id,
-            decider,
-            step,
-            refusal,
-            verdict.value,
-        )
-    assert decider is not None  # check_may_decide refuses unknown users
     from_status = expense.status
     action = (
         approval_action(step, len(expense.steps)) if verdict is Verdict.APPROVE else Action.REJECT
     )
     next_step = step + 1 if action is Action.APPROVE_STEP else step
     if not apply_transition(session, expense, action, current_step=next_step):
-        return closed_step(session, expense, step)
+        return closed_step(session, expense, step, slack_user_id)
     if action is Action.APPROVE_STEP:
         open_next(session, expense.id, next_step, utcnow())
     session.add(
@@ -251,17 +285,24 @@ def decide_step(
     audit.record(
         session,
         expense_id=expense.id,
-        actor=_slack_actor(slack_user_id, decider),
+        actor=slack_actor(slack_user_id, decider),
         action=audit_action,
         channel=Channel.SLACK,
         from_status=from_status,
         to_status=expense.status,
         reason=reason,
         context=decision_context(
-            session, expense, step=step, role=step_role, decided_by=decider.email, **on_behalf
+            session,
+            expense,
+            decision=True,
+            step=step,
+            role=step_role,
+            decided_by=decider.email,
+            **on_behalf,
         ),
     )
     enqueue_after_commit(session, job_names.UPDATE_APPROVAL_CARD, str(expense.id), step)
+    refresh_homes(session, expense, slack_user_id)
     if action is Action.APPROVE_STEP:
         enqueue_after_commit(session, job_names.POST_APPROVAL_CARD, str(expense.id), next_step)
         enqueue_after_commit(session, job_names.NOTIFY_STEP, str(expense.id), step)
@@ -312,7 +353,7 @@ def comment(
     audit.record(
         session,
         expense_id=expense.id,
-        actor=_slack_actor(slack_user_id, author),
+        actor=slack_actor(slack_user_id, author),
         action=AuditAction.COMMENTED,
         channel=Channel.SLACK,
         from_status=expense.status,

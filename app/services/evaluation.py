@@ -1,12 +1,13 @@
 """Recording the gate's outcome for a submitted expense, with its audit trail and follow-up jobs."""
 
 import uuid
+from dataclasses import replace
 
 from sqlalchemy.orm import Session
 
 from app import job_names
 from app.db import enqueue_after_commit
-from app.domain.advice import Advice, LlmAdvice
+from app.domain.advice import Advice, LlmAdvice, review_record
 from app.domain.audit import (
     POLICY_GATE,
     Actor,
@@ -19,6 +20,7 @@ from app.domain.audit import (
 )
 from app.domain.audit_chain import Json
 from app.domain.gate import GateDecision, Route
+from app.domain.history import History
 from app.domain.policy import Policy
 from app.domain.receipts import counts_as_receipt
 from app.domain.roles import Role
@@ -32,7 +34,7 @@ from models import Employee, Expense
 from models.base import utcnow
 
 
-def facts_of(expense: Expense, policy: Policy) -> ExpenseFacts:
+def facts_of(expense: Expense, policy: Policy, history: History | None = None) -> ExpenseFacts:
     """What the rules read; a receipt link counts only on a host the policy allows."""
     counted = counts_as_receipt(expense.receipt_url, policy.receipt_hosts)
     return ExpenseFacts(
@@ -41,7 +43,18 @@ def facts_of(expense: Expense, policy: Policy) -> ExpenseFacts:
         category=expense.category.strip().lower(),
         has_receipt=counted,
         uncounted_receipt_link=bool(expense.receipt_url) and not counted,
+        merchant=expense.merchant,
+        description=expense.description,
+        incurred_on=expense.incurred_on,
+        history=history or History(),
     )
+
+
+GATE_ACTIONS = {
+    Route.AUTO_APPROVE: (Action.AUTO_APPROVE, AuditAction.AUTO_APPROVED, Status.APPROVED),
+    Route.AUTO_REJECT: (Action.AUTO_REJECT, AuditAction.AUTO_REJECTED, Status.REJECTED),
+    Route.HUMAN: (Action.ROUTE_TO_HUMAN, AuditAction.ROUTED_TO_HUMAN, Status.PENDING_APPROVAL),
+}
 
 
 def record_gate_decision(
@@ -51,9 +64,9 @@ def record_gate_decision(
     expense = session.get(Expense, expense_id)
     if expense is None or expense.status != Status.SUBMITTED.value:
         return False
-    auto = decision.route is Route.AUTO_APPROVE
+    human = decision.route is Route.HUMAN
     chain: tuple[StepPlan, ...] = ()
-    if not auto:
+    if human:
         submitter = session.get(Employee, expense.submitter_id)
         assert submitter is not None  # foreign key
         chain = chain_for(session, submitter, policy, needs_finance=Role.FINANCE in decision.steps)
@@ -61,6 +74,8 @@ def record_gate_decision(
     if policy.source_sha256 is not None:
         # Names the exact text the rules came from; policy_versions keeps that text.
         details["policy_sha256"] = policy.source_sha256
+    if decision.would_be is not None:
+        details["shadow_mode_would_be"] = decision.would_be.value
     # Read before the transition, which expires the loaded expense.
     context = EventContext(
         valuation=valuation(expense.amount, expense.currency, policy),
@@ -69,15 +84,19 @@ def record_gate_decision(
         llm=LlmOpinion.of(advice),
         details=details,
     )
+    action, audit_action, to_status = GATE_ACTIONS[decision.route]
     won = apply_transition(
         session,
         expense,
-        Action.AUTO_APPROVE if auto else Action.ROUTE_TO_HUMAN,
+        action,
         steps=[step.role.value for step in chain],
         current_step=0,
         route_reasons=list(decision.reasons),
         policy_version=policy.version,
         llm_advice=advice,
+        gate_route=decision.route.value,
+        policy_sha256=policy.source_sha256,
+        rule_trace=[dict(r.as_dict()) for r in decision.rule_trace],
     )
     if not won:
         return False
@@ -90,22 +109,22 @@ def record_gate_decision(
             action=AuditAction.LLM_REVIEWED,
             channel=Channel.WORKER,
             reason="; ".join(advice.reasons) or None,
-            context=context,
+            context=replace(context, details={**details, "llm_review": review_record(advice)}),
         )
     gate_event = audit.record(
         session,
         expense_id=expense_id,
         actor=POLICY_GATE,
-        action=AuditAction.AUTO_APPROVED if auto else AuditAction.ROUTED_TO_HUMAN,
+        action=audit_action,
         channel=Channel.WORKER,
         from_status=Status.SUBMITTED.value,
-        to_status=(Status.APPROVED if auto else Status.PENDING_APPROVAL).value,
-        reason="in policy, LLM confident" if auto else "; ".join(decision.reasons),
+        to_status=to_status.value,
+        reason="; ".join(decision.reasons) or "in policy, LLM confident",
         context=context,
     )
     policy_versions.remember(session, policy, gate_event.created_at)
-    if auto:
-        enqueue_after_commit(session, job_names.NOTIFY_SUBMITTER, str(expense_id))
-    else:
+    if human:
         enqueue_after_commit(session, job_names.POST_APPROVAL_CARD, str(expense_id), 0)
+    else:
+        enqueue_after_commit(session, job_names.NOTIFY_SUBMITTER, str(expense_id))
     return True

@@ -15,6 +15,7 @@ from app import job_names
 from app.db import enqueue_after_commit
 from app.domain.audit import Actor, AuditAction, Channel, EventContext, Valuation
 from app.domain.errors import IdempotencyConflict, NotFound
+from app.domain.history import receipt_sha256
 from app.domain.money import in_minor_units
 from app.domain.roles import Role
 from app.domain.workflow import Status
@@ -63,6 +64,7 @@ def submit(
         status=Status.SUBMITTED.value,
         idempotency_key=idempotency_key,
         request_hash=fingerprint,
+        receipt_sha256=receipt_sha256(data.receipt_url),
         **asdict(data),
     )
     session.add(expense)

@@ -2,7 +2,7 @@
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, String, and_, cast, delete, exists, literal, or_, select
+from sqlalchemy import ColumnElement, String, and_, cast, delete, exists, func, literal, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Exists
 
@@ -110,6 +110,33 @@ def lost_jobs(session: Session, *, stuck_before: datetime) -> list[Job]:
         )
         .limit(BATCH)
     ).all()
+    # Any other change (a question, an answer, a cancellation) after the card was last drawn.
+    drawn = func.coalesce(SlackMessage.refreshed_at, SlackMessage.sent_at)
+    changed_cards = session.execute(
+        select(SlackMessage.expense_id, SlackMessage.step)
+        .join(Expense, Expense.id == SlackMessage.expense_id)
+        .where(
+            SlackMessage.kind == "card",
+            SlackMessage.sent_at.is_not(None),
+            quiet,
+            Expense.updated_at > recent,
+            drawn < Expense.updated_at,
+        )
+        .limit(BATCH)
+    ).all()
+    unasked = session.scalars(
+        select(Comment.id)
+        .where(
+            Comment.kind == "question",
+            Comment.created_at < stuck_before,
+            Comment.created_at > recent,
+            ~exists().where(
+                SlackMessage.dedupe_key == literal("question:") + cast(Comment.id, String),
+                or_(SlackMessage.sent_at.is_not(None), SlackMessage.failed_at.is_not(None)),
+            ),
+        )
+        .limit(BATCH)
+    ).all()
     unthreaded = session.scalars(
         select(Comment.id)
         .where(
@@ -126,7 +153,11 @@ def lost_jobs(session: Session, *, stuck_before: datetime) -> list[Job]:
         *(Job(job_names.EVALUATE_EXPENSE, (str(eid),)) for eid in unevaluated),
         *(Job(job_names.POST_APPROVAL_CARD, (str(eid), step)) for eid, step in cardless),
         *(Job(job_names.NOTIFY_SUBMITTER, (str(eid),)) for eid in untold),
-        *(Job(job_names.UPDATE_APPROVAL_CARD, (str(eid), step)) for eid, step in stale_cards),
+        *(
+            Job(job_names.UPDATE_APPROVAL_CARD, (str(eid), step))
+            for eid, step in dict.fromkeys([*stale_cards, *changed_cards])
+        ),
+        *(Job(job_names.ASK_SUBMITTER, (comment_id,)) for comment_id in unasked),
         *(Job(job_names.POST_COMMENT, (comment_id,)) for comment_id in unthreaded),
     ]
 
@@ -153,8 +184,8 @@ def _unsent(prefix: str, suffix: str = "") -> ColumnElement[bool]:
 
 
 def lost_timer_jobs(session: Session, *, stuck_before: datetime, since: datetime) -> list[Job]:
-    """The scheduler's follow-ups lost between its commit and the broker, for the sweeper: a
-    reminder or an escalated card never posted, an expired expense's card never redrawn."""
+    """The scheduler's direct messages lost between its commit and the broker: a reminder or an
+    escalated card never posted. (Its card redraws are `lost_jobs`'s changed cards.)"""
     unreminded = session.execute(
         select(ApprovalStep.expense_id, ApprovalStep.position).where(
             ApprovalStep.reminded_at < stuck_before,
@@ -169,23 +200,7 @@ def lost_timer_jobs(session: Session, *, stuck_before: datetime, since: datetime
             _unsent("card:", ":escalated"),
         )
     ).all()
-    expired_cards = session.execute(
-        select(SlackMessage.expense_id, SlackMessage.step)
-        .join(Expense, Expense.id == SlackMessage.expense_id)
-        .where(
-            Expense.status == Status.EXPIRED.value,
-            Expense.updated_at < stuck_before,
-            Expense.updated_at > since,
-            SlackMessage.kind == "card",
-            SlackMessage.sent_at.is_not(None),
-            or_(
-                SlackMessage.refreshed_at.is_(None), SlackMessage.refreshed_at < Expense.updated_at
-            ),
-        )
-        .distinct()
-    ).all()
     return [
         *(Job(job_names.SEND_REMINDER, (str(e), p)) for e, p in unreminded),
         *(Job(job_names.POST_ESCALATED_CARD, (str(e), p)) for e, p in unescalated),
-        *(Job(job_names.UPDATE_APPROVAL_CARD, (str(e), p)) for e, p in expired_cards),
     ]

@@ -20,6 +20,7 @@ from app.services.employees import find_by_email
 from app.services.routing import person
 from app.services.transitions import apply_transition
 from models import ApprovalStep, Employee, Expense
+from models.base import utcnow
 
 PAGE = 500
 
@@ -156,7 +157,9 @@ def _record(
         from_status=(was or status).value,
         to_status=status.value,
         reason=reason,
-        context=decision_context(session, expense, tick_at=now.isoformat(), **details),
+        context=decision_context(
+            session, expense, decision=False, tick_at=now.isoformat(), **details
+        ),
     )
 
 
@@ -182,6 +185,8 @@ def _escalate(
     before = step.assignee_id
     if not _mark(session, step, "escalated_at", escalated_at=now, assignee_id=target.id):
         return False
+    # The card changed: the sweeper redraws cards of expenses changed after they were drawn.
+    session.execute(update(Expense).where(Expense.id == expense.id).values(updated_at=utcnow()))
     was = session.get(Employee, before) if before is not None else None
     now_on = session.get(Employee, target.id)
     _record(

@@ -25,6 +25,7 @@ ACTION_WORDS = {
     "submitted": "Submitted",
     "llm_reviewed": "AI review",
     "auto_approved": "Auto-approved",
+    "auto_rejected": "Auto-rejected",
     "routed_to_human": "Sent to approvers",
     "step_approved": "Step approved",
     "approved": "Approved",

@@ -1,4 +1,4 @@
-"""Button clicks on approval cards: Approve decides now; Reject and Comment open a modal."""
+"""Button clicks on cards and the Home tab: Approve decides now; the others open a modal."""
 
 from typing import Any
 
@@ -23,13 +23,15 @@ def register(bolt: App, db: Database, after_ack: AfterAck) -> None:
 
     def open_reason_modal(body: dict[str, Any], client: WebClient, callback: CallbackId) -> None:
         ref = card_ref(body)
-        user, channel = body["user"]["id"], body["channel"]["id"]
+        user = body["user"]["id"]
+        # A Home tab click has no channel: answer in the clicker's direct messages with us.
+        channel = (body.get("channel") or {}).get("id") or user
         if ref is None:
             return
-        if callback is CallbackId.REJECT_MODAL:
+        if callback is not CallbackId.COMMENT_MODAL:  # a closed step is explained, not asked on
             try:
                 with db.session() as session:
-                    closed = open_step(session, ref.expense_id, ref.step)
+                    closed = open_step(session, ref.expense_id, ref.step, user)
             except NotFound:
                 tell(client, channel, user, GONE)
                 return
@@ -44,6 +46,11 @@ def register(bolt: App, db: Database, after_ack: AfterAck) -> None:
     def reject(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         after_ack.submit(open_reason_modal, body, client, CallbackId.REJECT_MODAL)
+
+    @bolt.action(ActionId.ASK.value)
+    def ask(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        after_ack.submit(open_reason_modal, body, client, CallbackId.ASK_MODAL)
 
     @bolt.action(ActionId.COMMENT.value)
     def comment(ack: Ack, body: dict[str, Any], client: WebClient) -> None:

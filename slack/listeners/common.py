@@ -14,7 +14,7 @@ from app.domain.requests import RequestKind
 from app.metrics import DECISIONS, TIME_TO_HUMAN_DECISION
 from app.services.decision_requests import Applied, apply_request
 from app.services.decisions import Result
-from slack.answers import answer_text
+from slack.answers import ANSWER_PASSED_ON, answer_text
 from slack.ids import CardRef, ModalRef
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,9 @@ def apply_and_answer(db: Database, client: WebClient, signature: str) -> None:
 def count_decision(applied: Applied) -> None:
     """A human decision that took effect: counted, with how long its step waited."""
     outcome, kind = applied.outcome, applied.request.kind
-    if outcome is None or outcome.result is not Result.DECIDED or kind is RequestKind.COMMENT:
+    if outcome is None or outcome.result is not Result.DECIDED:
+        return
+    if kind not in (RequestKind.APPROVE, RequestKind.REJECT):
         return
     DECISIONS.labels("human", "approved" if kind is RequestKind.APPROVE else "rejected").inc()
     if outcome.waited_seconds is not None:
@@ -80,6 +82,8 @@ def count_decision(applied: Applied) -> None:
 
 def answer(client: WebClient, applied: Applied) -> None:
     text = answer_text(applied.outcome)
+    if text is None and applied.request.kind is RequestKind.ANSWER:
+        text = ANSWER_PASSED_ON
     if text is not None:
         tell(client, applied.request.channel, applied.request.slack_user_id, text)
 

@@ -29,6 +29,12 @@ def register(bolt: App, db: Database, after_ack: AfterAck) -> None:
     ) -> None:
         submitted(ack, view, context, client, "reason")
 
+    @bolt.view(CallbackId.ASK_MODAL.value)
+    def ask_submitted(
+        ack: Ack, view: dict[str, Any], context: BoltContext, client: WebClient
+    ) -> None:
+        submitted(ack, view, context, client, "question")
+
     @bolt.view(CallbackId.COMMENT_MODAL.value)
     def comment_submitted(
         ack: Ack, view: dict[str, Any], context: BoltContext, client: WebClient

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import time
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -12,12 +13,16 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from slack.sandbox.page import render_page
 from slack.sandbox.payloads import (
     block_actions,
+    dm_reply,
+    home_block_actions,
+    home_opened,
+    signed_event,
     signed_form,
     signed_request,
     slash_command,
     view_submission,
 )
-from slack.sandbox.web_api import ApiError, SandboxState, WebApi, parse_args
+from slack.sandbox.web_api import ApiError, Failure, SandboxState, WebApi, parse_args
 
 DEFAULT_ACTOR = "U0BOB"
 
@@ -42,6 +47,19 @@ def _token(request: Request, args: dict[str, Any]) -> str | None:
     return str(token) if token else None
 
 
+def _element(blocks: list[dict[str, Any]], block_id: str, action_id: str) -> dict[str, Any] | None:
+    return next(
+        (
+            el
+            for b in blocks
+            if b.get("block_id") == block_id
+            for el in b.get("elements", [])
+            if el.get("action_id") == action_id
+        ),
+        None,
+    )
+
+
 def create_sandbox_app(*, bot_token: str, signing_secret: str, events_url: str) -> FastAPI:
     state = SandboxState(bot_token=bot_token)
     web_api = WebApi(state)
@@ -52,13 +70,21 @@ def create_sandbox_app(*, bot_token: str, signing_secret: str, events_url: str) 
     async def api_method(method: str, request: Request) -> Response:
         args = await _request_args(request)
         token = _token(request, args)
+        # When and where each call came, so a test or benchmark can check the bot's pacing.
+        now = time.time()
+        seen = {"method": method, "channel": args.get("channel"), "at": now}
         with state.lock:
             queued = state.failures.get(method)
             failure = queued.pop(0) if queued else None
+            if failure is None and method == "chat.postMessage" and args.get("channel"):
+                wait = state.over_channel_limit(str(args["channel"]), now)
+                if wait is not None:
+                    failure = Failure(429, wait)
+                    seen["over_limit"] = True
         if failure is not None and failure.delay:
             await asyncio.sleep(failure.delay)
         if failure is not None and failure.status != 200:
-            state.calls.append({"method": method, "ok": False, "status": failure.status})
+            state.calls.append({**seen, "ok": False, "status": failure.status})
             error = "ratelimited" if failure.status == 429 else "internal_error"
             return JSONResponse(
                 {"ok": False, "error": error},
@@ -69,9 +95,8 @@ def create_sandbox_app(*, bot_token: str, signing_secret: str, events_url: str) 
             result = web_api.call(method, token, parse_args(args))
         except ApiError as exc:
             result = {"ok": False, "error": exc.error, **exc.extra}
-        state.calls.append(
-            {"method": method, "ok": result["ok"], "error": result.get("error"), "status": 200}
-        )
+        outcome = {"ok": result["ok"], "error": result.get("error"), "status": 200}
+        state.calls.append({**seen, **outcome})
         return JSONResponse(result)
 
     @sandbox.get("/_state")
@@ -88,6 +113,13 @@ def create_sandbox_app(*, bot_token: str, signing_secret: str, events_url: str) 
     ) -> dict[str, bool]:
         """Make the next `times` calls fail with `status`, or with 200 answer `delay` s late."""
         state.inject_failure(method, status, retry_after, times, delay)
+        return {"ok": True}
+
+    @sandbox.post("/_control/channel_limit")
+    def channel_limit(burst: Annotated[int | None, Body(embed=True)] = None) -> dict[str, bool]:
+        """Enforce Slack's per-channel posting limit (bursts of `burst`), or stop with null."""
+        with state.lock:
+            state.limit_channels(burst)
         return {"ok": True}
 
     @sandbox.post("/_control/clear")
@@ -119,20 +151,99 @@ def create_sandbox_app(*, bot_token: str, signing_secret: str, events_url: str) 
     def new_trigger(user: Annotated[str, Body(embed=True)]) -> dict[str, str]:
         return {"trigger_id": state.issue_trigger(user)}
 
+    @sandbox.post("/_control/channels")
+    def add_channel(
+        name: Annotated[str, Body()], channel_id: Annotated[str, Body(alias="id")]
+    ) -> dict[str, bool]:
+        """A channel of the workspace, for conversations.list."""
+        with state.lock:
+            state.channels[channel_id] = name
+        return {"ok": True}
+
     async def send_to_bot(payload: dict[str, Any]) -> httpx.Response:
-        return await send_signed(*signed_request(payload, signing_secret))
+        sign = signed_event if payload.get("type") == "event_callback" else signed_request
+        return await send_signed(*sign(payload, signing_secret))
 
     async def send_signed(body: bytes, headers: dict[str, str]) -> httpx.Response:
         async with httpx.AsyncClient(timeout=10) as client:
             return await client.post(events_url, content=body, headers=headers)
 
-    def back(actor: str, errors: dict[str, str] | None = None) -> RedirectResponse:
+    def back(actor: str, errors: dict[str, str] | None = None, tab: str = "") -> RedirectResponse:
         extra = f"&errors={quote(json.dumps(errors))}" if errors else ""
+        extra += f"&tab={quote(tab)}" if tab else ""
         return RedirectResponse(f"./?as={quote(actor)}{extra}", status_code=303)
 
     @sandbox.get("/", response_class=HTMLResponse)
-    def page(actor: Annotated[str, Query(alias="as")] = DEFAULT_ACTOR, errors: str = "") -> str:
-        return render_page(state, actor, json.loads(errors) if errors else {})
+    def page(
+        actor: Annotated[str, Query(alias="as")] = DEFAULT_ACTOR, errors: str = "", tab: str = ""
+    ) -> str:
+        return render_page(state, actor, json.loads(errors) if errors else {}, tab)
+
+    async def settle(changed: Any) -> None:
+        """The bot answers right after acking; give it a moment so the page shows the result."""
+        for _ in range(20):
+            if changed():
+                return
+            await asyncio.sleep(0.05)
+
+    @sandbox.post("/ui/home")
+    async def open_home(actor: Annotated[str, Form(alias="as")]) -> Response:
+        before = state.homes.get(actor)
+        await send_to_bot(home_opened(user_id=actor))
+        await settle(lambda: state.homes.get(actor) is not before)
+        return back(actor, tab="home")
+
+    @sandbox.post("/ui/home_click")
+    async def home_click(
+        block_id: Annotated[str, Form()],
+        action_id: Annotated[str, Form()],
+        actor: Annotated[str, Form(alias="as")],
+    ) -> Response:
+        view = state.homes.get(actor)
+        element = None if view is None else _element(view["blocks"], block_id, action_id)
+        if view is None or element is None:
+            return back(actor, tab="home")
+        views_before, home_before = len(state.views), view
+        await send_to_bot(
+            home_block_actions(
+                user_id=actor,
+                view=view,
+                action=element,
+                block_id=block_id,
+                trigger_id=state.issue_trigger(actor),
+            )
+        )
+        await settle(
+            lambda: len(state.views) > views_before or state.homes.get(actor) is not home_before
+        )
+        return back(actor, tab="home")
+
+    @sandbox.post("/ui/reply")
+    async def reply(
+        channel: Annotated[str, Form()],
+        thread_ts: Annotated[str, Form()],
+        text: Annotated[str, Form()],
+        actor: Annotated[str, Form(alias="as")],
+    ) -> Response:
+        """The person writes in a DM thread: it is shown, and sent to the bot as Slack would."""
+        with state.lock:
+            ts = state.next_ts()
+            state.messages.append(
+                {
+                    "type": "message",
+                    "user": actor,
+                    "channel": channel,
+                    "ts": ts,
+                    "text": text,
+                    "blocks": [],
+                    "thread_ts": thread_ts,
+                    "metadata": None,
+                }
+            )
+        await send_to_bot(
+            dm_reply(user_id=actor, channel=channel, thread_ts=thread_ts, text=text, ts=ts)
+        )
+        return back(actor)
 
     @sandbox.post("/ui/click")
     async def click(
@@ -148,16 +259,7 @@ def create_sandbox_app(*, bot_token: str, signing_secret: str, events_url: str) 
             )
         if message is None:
             return back(actor)
-        element = next(
-            (
-                el
-                for b in message["blocks"]
-                if b.get("block_id") == block_id
-                for el in b.get("elements", [])
-                if el.get("action_id") == action_id
-            ),
-            None,
-        )
+        element = _element(message["blocks"], block_id, action_id)
         if element is None:
             return back(actor)
         views_before = len(state.views)
@@ -171,11 +273,7 @@ def create_sandbox_app(*, bot_token: str, signing_secret: str, events_url: str) 
                 trigger_id=state.issue_trigger(actor),
             )
         )
-        # The bot opens its modal right after acking; give it a moment so the page shows it.
-        for _ in range(20):
-            if len(state.views) > views_before or state.ephemerals:
-                break
-            await asyncio.sleep(0.05)
+        await settle(lambda: len(state.views) > views_before or state.ephemerals)
         return back(actor)
 
     @sandbox.post("/ui/submit")

@@ -6,6 +6,7 @@ from typing import Any
 
 from slack.sandbox.web_api import SandboxState
 
+DEMO_USERS = ("U0ALICE", "U0BOB", "U0CAROL", "U0DANA", "U0ERIN")
 _MENTION = re.compile(r"<@(U[A-Z0-9_]+)>")
 _BOLD = re.compile(r"\*([^*\n]+)\*")
 STYLE = """body{font-family:system-ui,sans-serif;max-width:900px;margin:2em auto;color:#1d1c1d}
@@ -29,45 +30,48 @@ def _text_of(obj: dict[str, Any] | None) -> str:
     return mrkdwn_html(str((obj or {}).get("text", "")))
 
 
-def _button_form(
-    message: dict[str, Any], block: dict[str, Any], el: dict[str, Any], actor: str
-) -> str:
-    fields = {
-        "channel": message["channel"],
-        "ts": message["ts"],
-        "block_id": block.get("block_id", ""),
-        "action_id": el.get("action_id", ""),
-        "as": actor,
-    }
-    hidden = "".join(
-        f'<input type="hidden" name="{k}" value="{html.escape(str(v))}">' for k, v in fields.items()
+def _hidden(fields: dict[str, str]) -> str:
+    return "".join(
+        f'<input type="hidden" name="{k}" value="{html.escape(v)}">' for k, v in fields.items()
     )
+
+
+def _button_form(
+    target: str, fields: dict[str, str], block: dict[str, Any], el: dict[str, Any]
+) -> str:
+    where = {**fields, "block_id": block.get("block_id", ""), "action_id": el.get("action_id", "")}
     label = html.escape(str(el.get("text", {}).get("text", "")))
     css = html.escape(str(el.get("style", "")))
     return (
-        f'<form method="post" action="ui/click" style="display:inline">{hidden}'
+        f'<form method="post" action="{target}" style="display:inline">{_hidden(where)}'
         f'<button class="{css}" type="submit">{label}</button></form>'
     )
 
 
 def render_blocks(message: dict[str, Any], actor: str) -> str:
+    """A message; its buttons click as `actor`."""
     if not message.get("blocks"):
         return mrkdwn_html(str(message.get("text", "")))
+    fields = {"channel": message["channel"], "ts": message["ts"], "as": actor}
+    return _blocks(message["blocks"], "ui/click", fields)
+
+
+def _blocks(blocks: list[dict[str, Any]], target: str, fields: dict[str, str]) -> str:
     out = []
-    for block in message["blocks"]:
+    for block in blocks:
         kind = block.get("type")
         if kind == "header":
             out.append(f"<h3>{html.escape(str(block['text']['text']))}</h3>")
         elif kind == "section":
             if "text" in block:
                 out.append(_text_of(block["text"]))
-            fields = "".join(_text_of(f) for f in block.get("fields", []))
-            out.append(f'<div class="fields">{fields}</div>' if fields else "")
+            cells = "".join(_text_of(f) for f in block.get("fields", []))
+            out.append(f'<div class="fields">{cells}</div>' if cells else "")
         elif kind == "context":
             inner = "".join(_text_of(e) for e in block.get("elements", []))
             out.append(f'<div class="ctx">{inner}</div>')
         elif kind == "actions":
-            out.append("".join(_button_form(message, block, el, actor) for el in block["elements"]))
+            out.append("".join(_button_form(target, fields, block, el) for el in block["elements"]))
         elif kind == "divider":
             out.append("<hr>")
     return "".join(out)
@@ -98,20 +102,63 @@ def _modal(view: dict[str, Any], actor: str, errors: dict[str, str]) -> str:
     )
 
 
-def render_page(state: SandboxState, actor: str, errors: dict[str, str]) -> str:
-    snap = state.snapshot()
-    parts = [
-        f"<!doctype html><html><head><meta charset='utf-8'><title>Slack sandbox</title>"
-        f"<style>{STYLE}</style></head><body><h1>Slack sandbox</h1>",
+def _switcher(snap: dict[str, Any], actor: str) -> str:
+    """Pick whom to act as: the demo people, and anyone the bot has written to or shown a tab."""
+    seen = {m["channel"].replace("D", "U", 1) for m in snap["messages"] if m["channel"][0] == "D"}
+    users = sorted({*DEMO_USERS, *seen, *snap["homes"], actor})
+    options = "".join(
+        f"<option{' selected' if u == actor else ''}>{html.escape(u)}</option>" for u in users
+    )
+    me = html.escape(actor)
+    return (
         '<form method="get" action="./">Acting as Slack user '
-        f'<input name="as" value="{html.escape(actor)}" size="14"> <button>Switch</button>'
-        ' <a href="./?as=' + html.escape(actor) + '">refresh</a></form>',
+        f'<select name="as">{options}</select> <button>Switch</button>'
+        f' <a href="./?as={me}">messages</a></form>'
+        f'<form method="post" action="ui/home"><input type="hidden" name="as" value="{me}">'
+        '<button type="submit">Open the bot\'s Home tab</button></form>'
+    )
+
+
+def _command_form(actor: str) -> str:
+    """Type a slash command as the actor, in their direct messages with the bot."""
+    return (
         '<form method="post" action="ui/command">Slash command '
         '<input name="command" value="/expense-delegate" size="18"> '
         '<input name="text" placeholder="&lt;@U0CAROL&gt; 2026-12-24" size="30">'
         f'<input type="hidden" name="as" value="{html.escape(actor)}"> '
-        "<button>Send</button></form>",
+        "<button>Send</button></form>"
+    )
+
+
+def _home(snap: dict[str, Any], actor: str) -> str:
+    view = snap["homes"].get(actor)
+    if view is None:
+        return "<p>The bot has not published a Home tab for you yet.</p>"
+    shown = _blocks(view["blocks"], "ui/home_click", {"as": actor})
+    return f'<div class="msg home"><h2>Home</h2>{shown}</div>'
+
+
+def _reply_form(message: dict[str, Any], actor: str) -> str:
+    """Direct messages can be answered in their thread, as the person they were sent to."""
+    if message["channel"] != "D" + actor[1:]:
+        return ""
+    fields = {"channel": message["channel"], "thread_ts": message["ts"], "as": actor}
+    return (
+        f'<form method="post" action="ui/reply" class="thread">{_hidden(fields)}'
+        '<input name="text" size="50" placeholder="Reply in thread"> <button>Reply</button></form>'
+    )
+
+
+def render_page(state: SandboxState, actor: str, errors: dict[str, str], tab: str = "") -> str:
+    snap = state.snapshot()
+    parts = [
+        f"<!doctype html><html><head><meta charset='utf-8'><title>Slack sandbox</title>"
+        f"<style>{STYLE}</style></head><body><h1>Slack sandbox</h1>",
+        _switcher(snap, actor),
+        _command_form(actor),
     ]
+    if tab == "home":
+        parts.append(_home(snap, actor))
     for entry in snap["views"].values():
         if entry["open"] and entry["user"] == actor:
             parts.append(_modal(entry["view"], actor, errors))
@@ -132,7 +179,7 @@ def render_page(state: SandboxState, actor: str, errors: dict[str, str]) -> str:
         parts.append(
             f'<div class="msg"><div class="ctx">{html.escape(heading)} · '
             f"{html.escape(message['ts'])}</div>{render_blocks(message, actor)}"
-            f"{replies}</div>"
+            f"{replies}{_reply_form(message, actor)}</div>"
         )
     if not messages:
         parts.append("<p>No messages yet. Submit an expense to see its approval card here.</p>")

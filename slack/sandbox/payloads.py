@@ -21,6 +21,30 @@ def _user(user_id: str) -> dict[str, str]:
     }
 
 
+def _clicked(
+    user_id: str,
+    container: dict[str, Any],
+    action: dict[str, Any],
+    block_id: str,
+    trigger_id: str,
+    **where: Any,
+) -> dict[str, Any]:
+    """A block_actions payload; `where` is the message and channel, or the view."""
+    return {
+        "type": "block_actions",
+        "user": _user(user_id),
+        "api_app_id": APP_ID,
+        "token": "deprecated-verification-token",
+        "container": container,
+        "trigger_id": trigger_id,
+        "team": TEAM,
+        "enterprise": None,
+        "is_enterprise_install": False,
+        **where,
+        "actions": [{**action, "block_id": block_id, "action_ts": f"{time.time():.6f}"}],
+    }
+
+
 def block_actions(
     *,
     user_id: str,
@@ -30,29 +54,23 @@ def block_actions(
     block_id: str,
     trigger_id: str,
 ) -> dict[str, Any]:
-    return {
-        "type": "block_actions",
-        "user": _user(user_id),
-        "api_app_id": APP_ID,
-        "token": "deprecated-verification-token",
-        "container": {
-            "type": "message",
-            "message_ts": message["ts"],
-            "channel_id": channel,
-            "is_ephemeral": False,
-        },
-        "trigger_id": trigger_id,
-        "team": TEAM,
-        "enterprise": None,
-        "is_enterprise_install": False,
-        "channel": {"id": channel, "name": "approvals"},
-        "message": message,
-        "state": {"values": {}},
-        "response_url": f"https://hooks.slack.com/actions/{TEAM['id']}/1/{uuid.uuid4().hex}",
-        "actions": [
-            {**action, "block_id": block_id, "action_ts": f"{time.time():.6f}"},
-        ],
+    container = {
+        "type": "message",
+        "message_ts": message["ts"],
+        "channel_id": channel,
+        "is_ephemeral": False,
     }
+    return _clicked(
+        user_id,
+        container,
+        action,
+        block_id,
+        trigger_id,
+        channel={"id": channel, "name": "approvals"},
+        message=message,
+        state={"values": {}},
+        response_url=f"https://hooks.slack.com/actions/{TEAM['id']}/1/{uuid.uuid4().hex}",
+    )
 
 
 def view_submission(
@@ -99,6 +117,20 @@ def slash_command(*, user_id: str, command: str, text: str, channel: str) -> dic
     }
 
 
+def _signed(
+    body: str, content_type: str, signing_secret: str, timestamp: int | None
+) -> tuple[bytes, dict[str, str]]:
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    signature = SignatureVerifier(signing_secret).generate_signature(timestamp=ts, body=body)
+    assert signature is not None
+    headers = {
+        "Content-Type": content_type,
+        "X-Slack-Request-Timestamp": ts,
+        "X-Slack-Signature": signature,
+    }
+    return body.encode(), headers
+
+
 def signed_request(
     payload: dict[str, Any], signing_secret: str, *, timestamp: int | None = None
 ) -> tuple[bytes, dict[str, str]]:
@@ -110,13 +142,56 @@ def signed_form(
     fields: dict[str, str], signing_secret: str, *, timestamp: int | None = None
 ) -> tuple[bytes, dict[str, str]]:
     """A form body (an interactivity payload, a slash command) signed as Slack signs it."""
-    body = urlencode(fields)
-    ts = str(int(time.time()) if timestamp is None else timestamp)
-    signature = SignatureVerifier(signing_secret).generate_signature(timestamp=ts, body=body)
-    assert signature is not None
-    headers = {
-        "Content-Type": "application/x-www-form-urlencoded",
-        "X-Slack-Request-Timestamp": ts,
-        "X-Slack-Signature": signature,
+    return _signed(
+        urlencode(fields), "application/x-www-form-urlencoded", signing_secret, timestamp
+    )
+
+
+def event_callback(event: dict[str, Any]) -> dict[str, Any]:
+    """An Events API envelope around `event` (a message, app_home_opened...)."""
+    return {
+        "token": "deprecated-verification-token",
+        "team_id": TEAM["id"],
+        "api_app_id": APP_ID,
+        "event": {**event, "event_ts": f"{time.time():.6f}"},
+        "type": "event_callback",
+        "event_id": "Ev" + uuid.uuid4().hex[:10].upper(),
+        "event_time": int(time.time()),
+        "authorizations": [{"team_id": TEAM["id"], "user_id": "U0SANDBOXBOT", "is_bot": True}],
     }
-    return body.encode(), headers
+
+
+def dm_reply(*, user_id: str, channel: str, thread_ts: str, text: str, ts: str) -> dict[str, Any]:
+    """A person's reply in a thread of their direct messages with the bot."""
+    return event_callback(
+        {
+            "type": "message",
+            "channel": channel,
+            "user": user_id,
+            "text": text,
+            "ts": ts,
+            "thread_ts": thread_ts,
+            "channel_type": "im",
+        }
+    )
+
+
+def home_opened(*, user_id: str) -> dict[str, Any]:
+    return event_callback(
+        {"type": "app_home_opened", "user": user_id, "channel": "D" + user_id[1:], "tab": "home"}
+    )
+
+
+def home_block_actions(
+    *, user_id: str, view: dict[str, Any], action: dict[str, Any], block_id: str, trigger_id: str
+) -> dict[str, Any]:
+    """A click on a button of the Home tab: it carries the view, and no channel."""
+    container = {"type": "view", "view_id": view["id"]}
+    return _clicked(user_id, container, action, block_id, trigger_id, view=view)
+
+
+def signed_event(
+    payload: dict[str, Any], signing_secret: str, *, timestamp: int | None = None
+) -> tuple[bytes, dict[str, str]]:
+    """The JSON body and headers Slack sends for the Events API."""
+    return _signed(json.dumps(payload), "application/json", signing_secret, timestamp)

@@ -94,3 +94,9 @@ def check_modal(view: Any) -> None:
     if len(str(view.get("callback_id", ""))) > 255:
         raise BlockError("view.callback_id: must be less than 256 characters")
     check_blocks(view.get("blocks"), limit=MODAL_BLOCKS)
+
+
+def check_home(view: Any) -> None:
+    if not isinstance(view, dict) or view.get("type") != "home":
+        raise BlockError("view: must be a home tab")
+    check_blocks(view.get("blocks"), limit=MODAL_BLOCKS)

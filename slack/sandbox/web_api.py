@@ -2,13 +2,14 @@
 
 import itertools
 import json
+import math
 import secrets
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from slack.sandbox.validation import BlockError, check_blocks, check_modal
+from slack.sandbox.validation import BlockError, check_blocks, check_home, check_modal
 
 TRIGGER_LIFETIME = 3.0
 BOT_USER = "U0SANDBOXBOT"
@@ -39,7 +40,36 @@ class SandboxState:
     # Channels (or members' DMs) that answer with a permanent error, as Slack would:
     # channel_not_found, not_in_channel, is_archived, user_disabled...
     broken: dict[str, str] = field(default_factory=dict)
+    # Each member's published Home tab, by user id.
+    homes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # The workspace's channels, id -> name, for conversations.list.
+    channels: dict[str, str] = field(
+        default_factory=lambda: {"C0APPROVALS": "approvals", "C0EXPENSES": "expenses"}
+    )
     _clock: "itertools.count[int]" = field(default_factory=itertools.count)
+    # When set, chat.postMessage keeps Slack's own limit of about one message a second per
+    # channel, allowing bursts of this many, and answers 429 with Retry-After beyond it.
+    channel_burst: int | None = None
+    _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    def limit_channels(self, burst: int | None) -> None:
+        self.channel_burst = burst
+        self._buckets.clear()
+
+    def over_channel_limit(self, channel: str, now: float) -> int | None:
+        """Seconds to wait if a post to `channel` now exceeds the limit; else None (and count it).
+
+        A token bucket per channel: one token a second, at most `channel_burst` saved up.
+        """
+        if self.channel_burst is None:
+            return None
+        tokens, last = self._buckets.get(channel, (float(self.channel_burst), now))
+        tokens = min(float(self.channel_burst), tokens + (now - last))
+        if tokens < 1.0:
+            self._buckets[channel] = (tokens, now)
+            return max(1, math.ceil(1.0 - tokens))
+        self._buckets[channel] = (tokens - 1.0, now)
+        return None
 
     def next_ts(self) -> str:
         # Unique, increasing message timestamps in Slack's "seconds.micros" form.
@@ -81,6 +111,7 @@ class SandboxState:
                         "messages": self.messages,
                         "ephemerals": self.ephemerals,
                         "views": self.views,
+                        "homes": self.homes,
                         "calls": self.calls,
                     }
                 )
@@ -288,3 +319,30 @@ class WebApi:
         if user is None:
             raise ApiError("users_not_found")
         return {"user": user}
+
+    def views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
+        _require(args, "user_id", "view")
+        try:
+            check_home(args["view"])
+        except BlockError as exc:
+            raise ApiError("invalid_arguments", errors=[str(exc)]) from None
+        view = {**args["view"], "id": "V" + secrets.token_hex(5).upper(), "team_id": "T0SANDBOX"}
+        with self.state.lock:
+            self.state.homes[str(args["user_id"])] = view
+        return {"view": view}
+
+    def conversations_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Pages of channels, as Slack gives them: `limit` at a time, then `next_cursor`."""
+        with self.state.lock:
+            channels = sorted(self.state.channels.items())
+        start = int(args.get("cursor") or 0)
+        limit = int(args.get("limit") or 100)
+        page = channels[start : start + limit]
+        more = start + limit < len(channels)
+        return {
+            "channels": [
+                {"id": cid, "name": name, "is_channel": True, "is_archived": False}
+                for cid, name in page
+            ],
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }

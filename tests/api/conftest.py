@@ -23,13 +23,13 @@ from app.services.employees import add_employee, create_token
 from app.services.evaluation import facts_of
 from app.services.expenses import NewExpense
 from app.settings import DEFAULT_POLICY_FILE, Settings
+from bench.standins.server import ServerThread
 from models import Employee, Expense
 from slack.sandbox.app import create_sandbox_app
 from slack.sandbox.payloads import APP_ID, TEAM
 from tests.api.helpers import BOT_TOKEN, SIGNING_SECRET, Person
 from tests.conftest import JobRecorder
 from tests.helpers import RECEIPT_HOST
-from tests.standins.server import ServerThread
 
 
 @pytest.fixture(scope="session")

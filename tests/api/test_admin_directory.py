@@ -13,11 +13,11 @@ from sqlalchemy import select
 from app.cli import EXIT_OK, main
 from app.db import Database
 from app.services.employees import list_tokens
+from bench.standins.server import ServerThread
 from models import AuditEvent
 from tests.api.conftest import AppFactory
 from tests.api.helpers import Person, card_click, decisions_on, post_slack
 from tests.helpers import wait_for
-from tests.standins.server import ServerThread
 from tests.standins.slack_sandbox import add_member
 
 PersonFactory = Callable[..., Person]

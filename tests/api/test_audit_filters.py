@@ -17,11 +17,11 @@ from app.main import create_app
 from app.policy_loader import load_policy
 from app.services.decisions import Verdict
 from app.settings import DEFAULT_POLICY_FILE
+from bench.pg import scratch_database
+from bench.standins.server import ServerThread
 from tests.api.conftest import production_settings
 from tests.api.helpers import Person
 from tests.audit_story import CONFIDENT_APPROVE, click, expense, staff
-from tests.pg import scratch_database
-from tests.standins.server import ServerThread
 
 
 @dataclass

@@ -27,8 +27,9 @@ def test_intake_is_counted_by_outcome(client: TestClient, person: Callable[..., 
         for outcome in ("accepted", "duplicate", "refused")
     }
     key = {**alice.auth, "Idempotency-Key": "metrics-" + alice.slack_id}
-    assert client.post("/expenses", json=expense_body(), headers=key).status_code == 202
-    assert client.post("/expenses", json=expense_body(), headers=key).status_code == 202
+    body = expense_body()
+    assert client.post("/expenses", json=body, headers=key).status_code == 202
+    assert client.post("/expenses", json=body, headers=key).status_code == 202
     assert (
         client.post("/expenses", json=expense_body(amount="x"), headers=alice.auth).status_code
         == 422

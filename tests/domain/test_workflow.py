@@ -24,6 +24,11 @@ def test_every_transition_in_the_table_and_nothing_else() -> None:
                     next_status(status, action)
 
 
+def test_only_a_submitted_expense_can_be_auto_rejected() -> None:
+    assert next_status(Status.SUBMITTED, Action.AUTO_REJECT) is Status.REJECTED
+    assert [s for s in Status if (s, Action.AUTO_REJECT) in TRANSITIONS] == [Status.SUBMITTED]
+
+
 def test_final_states_are_final() -> None:
     for action in Action:
         for final in FINAL_STATUSES:

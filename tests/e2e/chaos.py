@@ -21,6 +21,7 @@ from sqlalchemy import create_engine, func, select
 from app.db import Database
 from app.domain.audit import AuditAction
 from app.services.employees import add_employee, create_token
+from bench.standins.server import ServerThread
 from models import AuditEvent, Decision, Expense
 from slack.ids import ActionId
 from tests.conftest import broker_connection
@@ -28,7 +29,6 @@ from tests.e2e.conftest import own_postgres, own_postgres_stack
 from tests.e2e.harness import Stack, expense_body, wait_for
 from tests.standins.postgres_server import PostgresServer
 from tests.standins.redis_server import RedisServer
-from tests.standins.server import ServerThread
 
 FINAL = frozenset({"approved", "rejected"})
 # Actions a chaos run never causes more than once per expense (nobody comments or misclicks).

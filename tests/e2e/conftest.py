@@ -16,13 +16,13 @@ import pytest
 from app.dev import seed_demo_people
 from app.migrate import upgrade
 from app.settings import SANDBOX_SIGNING_SECRET, Settings
+from bench.standins.openai_standin import EXPECTED_KEY, create_openai_standin
+from bench.standins.production import production_env
+from bench.standins.server import ServerThread, free_port
 from slack.sandbox.app import create_sandbox_app
 from tests.conftest import broker_connection, migrated_database, service_unavailable
 from tests.e2e.harness import Stack, wait_for
-from tests.standins.openai_standin import EXPECTED_KEY, create_openai_standin
 from tests.standins.postgres_server import PostgresServer, PostgresUnavailable
-from tests.standins.production import production_env
-from tests.standins.server import ServerThread, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 OWN_PREFIXES = (
@@ -162,18 +162,21 @@ def _postgres_stack(
         # A queue of its own: runs sharing one Redis or RabbitMQ never take each other's jobs.
         queue = f"expense-bot-e2e-{uuid.uuid4().hex[:8]}"
         env = clean_env(
-            **production_env(
-                database_url=postgres_url,
-                broker_url=broker_url,
-                slack_api_url=f"{sandbox.url}/api/",
-                bot_token=token,
-                signing_secret=secret,
-            ),
-            CELERY_QUEUE=queue,
-            DATA_DIR=str(tmp),
-            PUBLIC_BASE_URL=api,
-            # The test's own settings win, the LLM's timeout included.
-            **{**llm_env(openai), **extra_env},
+            **{
+                **production_env(
+                    database_url=postgres_url,
+                    broker_url=broker_url,
+                    slack_api_url=f"{sandbox.url}/api/",
+                    bot_token=token,
+                    signing_secret=secret,
+                ),
+                "CELERY_QUEUE": queue,
+                "DATA_DIR": str(tmp),
+                "PUBLIC_BASE_URL": api,
+                # The test's own settings win, the LLM's timeout and the Slack channel included.
+                **llm_env(openai),
+                **extra_env,
+            }
         )
         settings = Settings(
             _env_file=None, app_env="development", data_dir=tmp, database_url=postgres_url

@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,7 +11,15 @@ from typing import Any
 import httpx
 
 from slack.ids import CallbackId
-from slack.sandbox.payloads import block_actions, signed_request, view_submission
+from slack.sandbox.payloads import (
+    block_actions,
+    dm_reply,
+    home_block_actions,
+    home_opened,
+    signed_event,
+    signed_request,
+    view_submission,
+)
 from tests.helpers import expense_body, wait_for
 
 __all__ = ["Stack", "expense_body", "unique_key", "wait_for"]
@@ -39,6 +48,19 @@ class Stack:
         response = self.submit(who, body)
         assert response.status_code == 202, response.text
         return str(response.json()["id"])
+
+    def comment(self, who: str, expense_id: str, text: str) -> httpx.Response:
+        return self.http.post(
+            f"{self.api}/expenses/{expense_id}/comments",
+            json={"text": text},
+            headers={"Authorization": f"Bearer {self.tokens[who]}"},
+        )
+
+    def cancel(self, who: str, expense_id: str) -> httpx.Response:
+        return self.http.post(
+            f"{self.api}/expenses/{expense_id}/cancel",
+            headers={"Authorization": f"Bearer {self.tokens[who]}"},
+        )
 
     def expense(self, expense_id: str, who: str = "dana") -> dict[str, Any]:
         """The expense as `who` sees it; by default the auditor, who sees its whole history."""
@@ -152,6 +174,51 @@ class Stack:
     ) -> httpx.Response:
         body, headers = signed_request(payload, secret or self.signing_secret, timestamp=timestamp)
         return self.http.post(f"{self.api}/slack/events", content=body, headers=headers)
+
+    def post_event(self, payload: dict[str, Any]) -> httpx.Response:
+        """An Events API callback (JSON), signed as Slack signs it."""
+        body, headers = signed_event(payload, self.signing_secret)
+        return self.http.post(f"{self.api}/slack/events", content=body, headers=headers)
+
+    def reply_in_thread(self, user: str, message: dict[str, Any], text: str) -> httpx.Response:
+        """`user` answers a direct message from the bot in its thread."""
+        ts = f"{time.time():.6f}"
+        return self.post_event(
+            dm_reply(
+                user_id=user, channel=message["channel"], thread_ts=message["ts"], text=text, ts=ts
+            )
+        )
+
+    def home(self, user: str) -> dict[str, Any] | None:
+        home = self.state()["homes"].get(user)
+        return dict(home) if home else None
+
+    def open_home(self, user: str) -> dict[str, Any]:
+        """Opens the Home tab, as Slack tells the bot, and waits for the view it publishes."""
+        before = self.home(user)
+        assert self.post_event(home_opened(user_id=user)).status_code == 200
+
+        def published() -> dict[str, Any] | None:
+            now = self.home(user)
+            return now if now is not None and now != before else None
+
+        return wait_for(published, what=f"the Home tab of {user}")
+
+    def home_click(
+        self, user: str, home: dict[str, Any], expense_id: str, action_id: str
+    ) -> httpx.Response:
+        actions = next(
+            b for b in home["blocks"] if b["type"] == "actions" and expense_id in b["block_id"]
+        )
+        element = next(e for e in actions["elements"] if e["action_id"] == action_id)
+        payload = home_block_actions(
+            user_id=user,
+            view=home,
+            action=element,
+            block_id=actions["block_id"],
+            trigger_id=self.trigger(user),
+        )
+        return self.post_signed(payload)
 
     def click_payload(self, user: str, message: dict[str, Any], action_id: str) -> dict[str, Any]:
         actions = next(b for b in message["blocks"] if b["type"] == "actions")

@@ -8,11 +8,11 @@ import pytest
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.engine import Engine
 
+from bench.standins.server import ServerThread
 from models import AuditEvent, Decision, SlackRequestReceipt
 from slack.ids import ActionId
 from tests.e2e.chaos import Rig, assert_consistent, chaos_rig, wait_idle_broker, wait_settled
 from tests.e2e.harness import expense_body, wait_for
-from tests.standins.server import ServerThread
 
 pytestmark = pytest.mark.e2e
 CLICKS = 15

@@ -23,6 +23,7 @@ def test_routine_expense_is_auto_approved(stack: Stack) -> None:
     expense_id = stack.submit_ok("alice", expense_body(amount="45.00"))
     done = stack.wait_status(expense_id, "approved")
     assert done["llm_advice"]["recommendation"] == "approve"
+    assert done["llm_advice"]["confidence_method"] == "logprobs"
     assert done["decisions"] == []
     actions = [e["action"] for e in done["history"]]
     assert actions == ["submitted", "llm_reviewed", "auto_approved"]
@@ -298,6 +299,16 @@ def test_llm_advice_never_overrides_a_rule_or_a_doubt(stack: Stack) -> None:
     doubt = stack.expense(doubted)
     assert doubt["status"] == "pending_approval"
     assert "LLM recommends reject" in doubt["route_reasons"]
+
+
+def test_measured_doubt_outweighs_a_confident_number(stack: Stack) -> None:
+    # The model writes 0.99 but its tokens gave "approve" 60%: the gate sees 0.60.
+    unsure = stack.submit_ok("alice", expense_body(amount="45.00", merchant="Cab LLM-UNSURE"))
+    card = stack.card(unsure)
+    current = stack.expense(unsure)
+    assert current["llm_advice"]["confidence"] == pytest.approx(0.6)
+    assert "LLM confidence 0.60 (logprobs) is below 0.95" in current["route_reasons"]
+    assert "measured from token probabilities" in json.dumps(card["blocks"])
 
 
 def test_slack_429_then_success_posts_exactly_one_card(stack: Stack) -> None:

@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from bench.standins.server import ServerThread
 from tests.e2e.chaos import (
     UNACKED,
     Answers,
@@ -36,7 +37,6 @@ from tests.e2e.chaos import (
 from tests.e2e.conftest import own_postgres, own_postgres_stack
 from tests.e2e.harness import Stack, expense_body, wait_for
 from tests.standins.redis_server import RedisServer
-from tests.standins.server import ServerThread
 
 pytestmark = pytest.mark.e2e
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bench.standins.server import ServerThread
 from tests.e2e.chaos import (
     Answers,
     Rig,
@@ -30,7 +31,6 @@ from tests.e2e.chaos import (
 )
 from tests.e2e.harness import Stack, expense_body, wait_for
 from tests.standins.postgres_server import StopMode
-from tests.standins.server import ServerThread
 
 pytestmark = pytest.mark.e2e
 

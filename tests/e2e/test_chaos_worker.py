@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.standins.server import ServerThread
 from tests.e2e.chaos import (
     Answers,
     Rig,
@@ -27,7 +28,6 @@ from tests.e2e.chaos import (
     wait_settled,
 )
 from tests.e2e.harness import wait_for
-from tests.standins.server import ServerThread
 
 pytestmark = pytest.mark.e2e
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bench.standins.server import ServerThread, free_port
 from slack.ids import ActionId
 from tests.e2e.chaos import (
     Answers,
@@ -26,7 +27,6 @@ from tests.e2e.chaos import (
     wait_settled,
 )
 from tests.e2e.harness import Stack, unique_key, wait_for
-from tests.standins.server import ServerThread, free_port
 
 pytestmark = pytest.mark.e2e
 

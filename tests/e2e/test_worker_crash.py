@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from bench.standins.server import ServerThread
 from tests.e2e.conftest import sweeping_stack
 from tests.e2e.harness import Stack, expense_body, wait_for
-from tests.standins.server import ServerThread
 
 pytestmark = pytest.mark.e2e
 

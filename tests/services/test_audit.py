@@ -14,14 +14,13 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from app.db import Database
-from app.domain.advice import LlmAdvice, Recommendation
 from app.domain.audit import Actor, ActorKind, AuditAction, Channel, EventContext
 from app.domain.gate import route_expense
 from app.domain.rules import ExpenseFacts
 from app.services import audit, audit_append, decisions, evaluation, expenses
 from app.services.audit_verify import verify
 from models import AuditChainHead, AuditEvent
-from tests.factories import POLICY, click, new_expense, person
+from tests.factories import MEASURED, POLICY, click, new_expense, person
 
 OPERATOR = Actor(ActorKind.CLI_OPERATOR, "ops")
 
@@ -57,7 +56,7 @@ def test_each_event_says_who_how_what_money_policy_and_advice(db: Database) -> N
     with db.session() as session:
         expense, _ = expenses.submit(session, submitter, data, None)
         expense_id = expense.id
-    advice = LlmAdvice(Recommendation.APPROVE, 0.5, ("pricey", "but fine"), "m-7")
+    advice = MEASURED
     facts = ExpenseFacts(Decimal("120.00"), "EUR", "travel", True)
     with db.session() as session:
         gate = route_expense(POLICY, facts, advice)
@@ -87,7 +86,16 @@ def test_each_event_says_who_how_what_money_policy_and_advice(db: Database) -> N
         assert gate_event.policy_version == POLICY.version
         assert (gate_event.llm_model, gate_event.llm_recommendation) == ("m-7", "approve")
         assert gate_event.llm_confidence == pytest.approx(0.5)
-        assert gate_event.llm_reasons == ["pricey", "but fine"]
+        assert gate_event.llm_reasons == ["[limits] pricey", "but fine"]
+    # How the review was made is recorded with it: method, prompt version, tokens, latency.
+    assert reviewed.details["llm_review"] == {
+        "confidence_method": "logprobs",
+        "stated_confidence": 0.9,
+        "prompt_version": "0123456789ab",
+        "prompt_tokens": 321,
+        "completion_tokens": 45,
+        "latency_ms": 987,
+    }
     assert routed.rule_trace is not None
     limit = next(r for r in routed.rule_trace if r["rule"] == "receipt_present")
     assert (limit["passed"], limit["figure"], limit["limit"]) == (True, "129.60", "75")
@@ -106,7 +114,7 @@ def test_each_event_says_who_how_what_money_policy_and_advice(db: Database) -> N
         "1.08",
     )
     assert approved.llm_recommendation == "approve"
-    assert approved.llm_reasons == ["pricey", "but fine"]
+    assert approved.llm_reasons == ["[limits] pricey", "but fine"]
 
 
 def test_a_rollback_leaves_no_event_and_no_gap(own_db: Database) -> None:

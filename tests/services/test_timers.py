@@ -18,7 +18,7 @@ from app.domain.routing import RoutingPolicy
 from app.domain.timers import Duration, StepTimers, TimerAction, TimerPolicy
 from app.services import decisions, timers
 from app.services.delegations import DelegationRefused, delegate
-from app.services.recovery import lost_timer_jobs
+from app.services.recovery import lost_jobs, lost_timer_jobs
 from app.services.routing import step_at
 from models import ApprovalStep, AuditEvent, Decision, Employee, SlackMessage
 from models.base import utcnow
@@ -232,19 +232,25 @@ def test_the_sweeper_resends_the_schedulers_lost_follow_ups(db: Database) -> Non
     run_tick(db, utcnow() - timedelta(minutes=10))
     age(db, expired)  # the expiry committed a while ago...
     sent(db, expired, "card", step=0)  # ...and its card, posted before, was never redrawn
+    with db.session() as session:
+        session.execute(
+            update(SlackMessage)
+            .where(SlackMessage.expense_id == expired)
+            .values(sent_at=utcnow() - timedelta(minutes=20))
+        )
+    stuck_before, since = utcnow() - timedelta(minutes=5), utcnow() - timedelta(days=1)
 
     def lost() -> set[tuple[str, tuple[object, ...]]]:
         with db.session() as session:
-            found = lost_timer_jobs(
-                session,
-                stuck_before=utcnow() - timedelta(minutes=5),
-                since=utcnow() - timedelta(days=1),
-            )
-        return {(j.task, j.args) for j in found if uuid.UUID(str(j.args[0])) in {reminded, expired}}
+            found = lost_timer_jobs(session, stuck_before=stuck_before, since=since)
+            found += lost_jobs(session, stuck_before=stuck_before)
+        mine = {str(reminded), str(expired)}
+        return {(j.task, j.args) for j in found if j.args and str(j.args[0]) in mine}
 
     assert lost() == {
         (job_names.SEND_REMINDER, (str(reminded), 0)),
         (job_names.UPDATE_APPROVAL_CARD, (str(expired), 0)),
+        (job_names.NOTIFY_SUBMITTER, (str(expired),)),
     }
     with db.session() as session:
         session.add(
@@ -262,6 +268,7 @@ def test_the_sweeper_resends_the_schedulers_lost_follow_ups(db: Database) -> Non
             .where(SlackMessage.expense_id == expired)
             .values(refreshed_at=utcnow())
         )
+    sent(db, expired, "dm")
     assert lost() == set()
 
 

@@ -5,8 +5,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from bench.standins.server import ServerThread
 from slack.sandbox.app import create_sandbox_app
-from tests.standins.server import ServerThread
 
 TOKEN = "xoxb-delivery-test"
 

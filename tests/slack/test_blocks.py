@@ -5,41 +5,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from app.domain.advice import LlmAdvice, Recommendation
+from app.domain.advice import ConfidenceMethod, LlmAdvice, Recommendation
 from app.domain.workflow import Status
 from app.services.decisions import DecisionOutcome, PriorDecision, Result, Verdict
 from slack.answers import answer_text
-from slack.blocks import CardView, DecisionView, approval_card, outcome_notice, reason_modal
+from slack.blocks import DecisionView, approval_card, outcome_notice, reason_modal
 from slack.ids import ActionId, CallbackId, CardRef, ModalRef
 from slack.sandbox.validation import BlockError, check_blocks, check_modal
 from slack.text import escape, escape_within
-
-EXPENSE_ID = "6f1c1f0e-8b4c-4d7e-9a57-1f0d2f9f6a11"
-
-
-def view(**overrides: object) -> CardView:
-    base: dict[str, object] = {
-        "expense_id": EXPENSE_ID,
-        "step": 0,
-        "steps": ("approver",),
-        "status": Status.PENDING_APPROVAL,
-        "current_step": 0,
-        "submitter_name": "Alice",
-        "submitter_slack_id": "U0ALICE",
-        "amount": "42.50",
-        "currency": "USD",
-        "category": "meals",
-        "merchant": "Cafe",
-        "incurred_on": "2026-11-20",
-        "description": "Team lunch",
-        "receipt_url": None,
-        "receipt_counted": False,
-        "route_reasons": ("amount over limit",),
-        "llm_advice": LlmAdvice(Recommendation.APPROVE, 0.9, ("ok",), "m"),
-        "policy_version": "v1",
-    }
-    base.update(overrides)
-    return CardView(**base)  # type: ignore[arg-type]
+from tests.slack.cards import EXPENSE_ID, view
 
 
 def all_text(blocks: list[dict[str, object]]) -> str:
@@ -67,11 +41,11 @@ def test_description_injection_pings_nobody() -> None:
     assert "&lt;!channel&gt;" in text
 
 
-def test_pending_card_has_three_buttons_with_typed_refs() -> None:
+def test_pending_card_has_four_buttons_with_typed_refs() -> None:
     blocks = approval_card(view())
     actions = [b for b in blocks if b["type"] == "actions"][0]
     ids = [e["action_id"] for e in actions["elements"]]
-    assert ids == [ActionId.APPROVE, ActionId.REJECT, ActionId.COMMENT]
+    assert ids == [ActionId.APPROVE, ActionId.REJECT, ActionId.ASK, ActionId.COMMENT]
     ref = CardRef.model_validate_json(actions["elements"][0]["value"])
     assert str(ref.expense_id) == EXPENSE_ID
     assert ref.step == 0
@@ -141,6 +115,19 @@ def test_llm_reasons_are_escaped_exactly_once() -> None:
     assert "&amp;amp;" not in text
     assert "&amp;lt;" not in text
     assert "m&amp;m" in text
+
+
+@pytest.mark.parametrize(
+    ("method", "shown"),
+    [
+        (ConfidenceMethod.LOGPROBS, "confidence 0.97, measured from token probabilities"),
+        (ConfidenceMethod.SELF_REPORTED, "confidence 0.89, self-reported, discounted"),
+    ],
+)
+def test_card_says_how_the_confidence_was_obtained(method: ConfidenceMethod, shown: str) -> None:
+    confidence = 0.97 if method is ConfidenceMethod.LOGPROBS else 0.891
+    advice = LlmAdvice(Recommendation.APPROVE, confidence, ("ok",), "m", method, 0.99)
+    assert shown in all_text(approval_card(view(llm_advice=advice)))
 
 
 @pytest.mark.parametrize(

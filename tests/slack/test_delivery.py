@@ -10,6 +10,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 
 from app.db import Database
+from bench.standins.server import ServerThread
 from models import SlackMessage
 from models.base import utcnow
 from slack.delivery import DeliveryBusy, Post, deliver
@@ -17,7 +18,6 @@ from slack.ids import METADATA_EVENT_TYPE
 from slack.pacing import MAX_WAIT, PaceLater, reserve_slot
 from tests.factories import new_expense, person
 from tests.slack.conftest import TOKEN, posts_with_key
-from tests.standins.server import ServerThread
 
 
 def make_post(db: Database, channel: str = "C0APPROVALS") -> Post:
@@ -135,3 +135,50 @@ def test_a_post_keeps_the_slot_it_booked_while_it_waits(
         assert row.slot_at is not None
         assert row.attempted_at is None  # waiting holds no lease
     assert posts_with_key(sandbox, post.dedupe_key) == []
+
+
+def test_a_429_pauses_the_channel_and_the_retry_books_a_fresh_slot(
+    db: Database, sandbox: ServerThread
+) -> None:
+    client = WebClient(token=TOKEN, base_url=f"{sandbox.url}/api/")  # no retry handlers
+    channel = "C" + uuid.uuid4().hex[:10]
+    post = make_post(db, channel)
+    httpx.post(
+        f"{sandbox.url}/_control/fail",
+        json={"method": "chat.postMessage", "status": 429, "retry_after": 5, "times": 1},
+    ).raise_for_status()
+    refused_at = utcnow()
+    with pytest.raises(SlackApiError):
+        deliver(db, client, post)
+    # Nobody posts to the channel during Slack's pause, and the refused post's old slot (now in
+    # the past, likely someone else's moment by its retry) is given up.
+    assert reserve_slot(db, channel) >= refused_at + timedelta(seconds=5)
+    with db.session() as session:
+        row = session.scalar(select(SlackMessage).where(SlackMessage.dedupe_key == post.dedupe_key))
+        assert row is not None
+        assert row.slot_at is None
+    with pytest.raises(PaceLater):  # its fresh slot is behind the one just booked
+        deliver(db, client, post)
+    with db.session() as session:
+        rebooked = session.scalar(
+            select(SlackMessage.slot_at).where(SlackMessage.dedupe_key == post.dedupe_key)
+        )
+    assert rebooked is not None
+    assert rebooked >= refused_at + timedelta(seconds=6)
+    assert posts_with_key(sandbox, post.dedupe_key) == []
+
+
+def test_the_sandbox_can_keep_slacks_own_limit_per_channel(sandbox: ServerThread) -> None:
+    client = WebClient(token=TOKEN, base_url=f"{sandbox.url}/api/")  # no retry handlers
+    busy, quiet = "C" + uuid.uuid4().hex[:10], "C" + uuid.uuid4().hex[:10]
+    httpx.post(f"{sandbox.url}/_control/channel_limit", json={"burst": 2}).raise_for_status()
+    try:
+        for _ in range(2):
+            client.chat_postMessage(channel=busy, text="within the burst")
+        with pytest.raises(SlackApiError) as refused:
+            client.chat_postMessage(channel=busy, text="one too many")
+        assert refused.value.response.status_code == 429
+        assert int(refused.value.response.headers["Retry-After"]) >= 1
+        client.chat_postMessage(channel=quiet, text="another channel is not held")
+    finally:
+        httpx.post(f"{sandbox.url}/_control/channel_limit", json={"burst": None})

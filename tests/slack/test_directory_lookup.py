@@ -9,9 +9,9 @@ from slack_sdk import WebClient
 
 from app.metrics import SLACK_RATE_LIMITED
 from app.settings import Settings
+from bench.standins.server import ServerThread, free_port
 from slack.client import make_web_client
 from slack.directory import lookup_slack_ids
-from tests.standins.server import ServerThread, free_port
 from tests.standins.slack_sandbox import add_member, sandbox_server
 
 TOKEN = "xoxb-lookup-test"

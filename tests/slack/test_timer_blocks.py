@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from app.domain.workflow import Status
 from slack.blocks import DecisionView, EscalationView, approval_card, reminder_text
 from slack.listeners.commands import parse_delegation
-from tests.slack.test_blocks import view as card_view
+from tests.slack.cards import view as card_view
 
 AT = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
 VIEW = card_view()

@@ -13,11 +13,11 @@ from app.db import Database
 from app.domain.audit_chain import parse_anchor
 from app.services.audit_verify import verify
 from app.settings import DEFAULT_POLICY_FILE, get_settings
+from bench.standins.server import ServerThread
 from slack.witness import post_witness, witness_key
 from tasks.runtime import runtime
 from tests.audit_rows import write_events
 from tests.slack.conftest import TOKEN, posts_with_key
-from tests.standins.server import ServerThread
 
 ANCHOR = re.compile(r"`(\d+:[0-9a-f]{64})`")
 

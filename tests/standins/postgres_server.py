@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from sqlalchemy import create_engine, text
 
-from tests.standins.server import free_port
+from bench.standins.server import free_port
 
 StopMode = Literal["smart", "fast", "immediate"]
 # A PostgreSQL crash, not a machine crash, is what the tests cause: the WAL reaches the kernel

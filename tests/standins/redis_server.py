@@ -7,7 +7,7 @@ from pathlib import Path
 
 import redis
 
-from tests.standins.server import free_port
+from bench.standins.server import free_port
 
 
 class RedisServer:

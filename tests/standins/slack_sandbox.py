@@ -5,8 +5,8 @@ from contextlib import contextmanager
 
 import httpx
 
+from bench.standins.server import ServerThread
 from slack.sandbox.app import create_sandbox_app
-from tests.standins.server import ServerThread
 
 
 @contextmanager

@@ -7,10 +7,10 @@ from celery.exceptions import Retry
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
+from bench.standins.server import free_port
 from tasks.decision_requests import apply_decision_request
 from tasks.evaluation import evaluate_expense
 from tasks.retry import backoff, retry_or_raise
-from tests.standins.server import free_port
 
 
 class TaskAttempt:

@@ -15,9 +15,9 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from app.db import Database
 from app.main import create_app
 from app.services.decisions import Verdict
+from bench.standins.server import ServerThread
 from tests.api.conftest import production_settings
 from tests.audit_story import CONFIDENT_APPROVE, click, expense, staff
-from tests.standins.server import ServerThread
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

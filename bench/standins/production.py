@@ -4,8 +4,8 @@ import secrets
 
 from sqlalchemy.engine import make_url
 
+from bench.standins.server import free_port
 from slack.sandbox.payloads import APP_ID, TEAM
-from tests.standins.server import free_port
 
 
 def with_password(database_url: str) -> str:

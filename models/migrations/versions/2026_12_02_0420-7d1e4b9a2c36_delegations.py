@@ -1,8 +1,8 @@
 """delegations: who decides an approver's steps while they are away
 
 Revision ID: 7d1e4b9a2c36
-Revises: 3f9a1c7e5b20
-Create Date: 2026-12-02 02:00:00.000000
+Revises: e51b7c3a9d62
+Create Date: 2026-12-02 04:20:00.000000
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "7d1e4b9a2c36"
-down_revision: str | None = "3f9a1c7e5b20"
+down_revision: str | None = "e51b7c3a9d62"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

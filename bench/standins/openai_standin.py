@@ -1,11 +1,15 @@
 """An OpenAI-compatible chat completions stand-in. The merchant name picks its behaviour.
 
 Merchants containing LLM-SLOW (answers after 4 s), LLM-TIMEOUT, LLM-GARBAGE, LLM-REFUSE,
-LLM-ERROR or LLM-REJECT make it misbehave or disagree; anything else gets a confident "approve".
+LLM-ERROR (500, asking for a long Retry-After) or LLM-REJECT make it misbehave or disagree;
+anything else gets a confident "approve". Asked for logprobs, it returns them, putting 0.99 on
+its recommendation; LLM-UNSURE puts 0.6 there (while still writing 0.99), LLM-NOLOGPROBS
+returns none, like a server without them.
 """
 
 import asyncio
 import json
+import math
 import re
 import secrets
 import time
@@ -19,7 +23,37 @@ EXPECTED_KEY = "sk-standin-" + secrets.token_hex(16)
 _DATA = re.compile(r"<<EXPENSE [0-9a-f]+>>\n(.*)\n<<END EXPENSE [0-9a-f]+>>", re.S)
 
 
-def _completion(model: str, content: str | None, refusal: str | None = None) -> dict[str, Any]:
+def _logprobs(content: str, recommendation_probability: float) -> dict[str, Any]:
+    """Tokens of up to 4 characters; those of the recommendation share its probability."""
+    tokens = re.findall(r"\w{1,4}|\W", content)
+    value = content.index('"', content.index(":") + 1) + 1
+    end = content.index('"', value)
+    spans, position = [], 0
+    for token in tokens:
+        spans.append((position, position + len(token)))
+        position += len(token)
+    inside = [start < end and stop > value for start, stop in spans]
+    share = math.log(recommendation_probability) / sum(inside)
+    return {
+        "content": [
+            {
+                "token": t,
+                "logprob": share if hit else -0.0001,
+                "bytes": list(t.encode()),
+                "top_logprobs": [],
+            }
+            for t, hit in zip(tokens, inside, strict=True)
+        ],
+        "refusal": None,
+    }
+
+
+def _completion(
+    model: str,
+    content: str | None,
+    refusal: str | None = None,
+    logprobs: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     return {
         "id": f"chatcmpl-{uuid.uuid4().hex}",
         "object": "chat.completion",
@@ -30,6 +64,7 @@ def _completion(model: str, content: str | None, refusal: str | None = None) -> 
                 "index": 0,
                 "finish_reason": "stop",
                 "message": {"role": "assistant", "content": content, "refusal": refusal},
+                "logprobs": logprobs,
             }
         ],
         "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
@@ -62,7 +97,11 @@ def create_openai_standin(*, delay_seconds: float = 0.0) -> FastAPI:
         if "LLM-TIMEOUT" in merchant:
             await asyncio.sleep(5)
         if "LLM-ERROR" in merchant:
-            return JSONResponse({"error": {"message": "overloaded"}}, status_code=500)
+            return JSONResponse(
+                {"error": {"message": "overloaded"}},
+                status_code=500,
+                headers={"retry-after": "100"},
+            )
         if "LLM-GARBAGE" in merchant:
             return JSONResponse(_completion(model, "sure! approve it :)"))
         if "LLM-REFUSE" in merchant:
@@ -71,8 +110,12 @@ def create_openai_standin(*, delay_seconds: float = 0.0) -> FastAPI:
         answer = {
             "recommendation": verdict,
             "confidence": 0.99,
-            "reasons": [f"{verdict}: ordinary business expense"],
+            "reasons": [f"[limits] {verdict}: ordinary business expense"],
         }
-        return JSONResponse(_completion(model, json.dumps(answer)))
+        content = json.dumps(answer)
+        logprobs = None
+        if body.get("logprobs") and "LLM-NOLOGPROBS" not in merchant:
+            logprobs = _logprobs(content, 0.6 if "LLM-UNSURE" in merchant else 0.99)
+        return JSONResponse(_completion(model, content, logprobs=logprobs))
 
     return app

@@ -1,0 +1,129 @@
+"""The gate on real PostgreSQL: history, auto-rejection, shadow mode, and what is recorded."""
+
+import uuid
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from app import job_names
+from app.db import Database
+from app.domain.policy import Policy
+from app.policy_loader import load_policy
+from models import AuditEvent, Decision
+from tests.conftest import JobRecorder
+from tests.factories import claim, click, evaluate, person, policy_file
+
+
+@pytest.fixture
+def policy(tmp_path: Path) -> Policy:
+    return load_policy(policy_file(tmp_path))
+
+
+def gate_event(db: Database, expense_id: uuid.UUID) -> AuditEvent:
+    with db.session() as session:
+        event = session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.expense_id == expense_id, AuditEvent.actor_id == "policy-gate")
+            .order_by(AuditEvent.id.desc())
+        ).first()
+        assert event is not None
+        session.expunge(event)
+        return event
+
+
+def test_a_routine_claim_records_route_policy_hash_and_full_trace(
+    db: Database, policy: Policy
+) -> None:
+    expense = evaluate(db, claim(db, person(db)), policy)
+    assert expense.status == "approved"
+    assert expense.gate_route == "auto_approve"
+    assert expense.policy_version == policy.version
+    assert expense.policy_sha256 == policy.source_sha256
+    assert expense.rule_trace is not None
+    assert {r["rule"] for r in expense.rule_trace} >= {"duplicate", "monthly_cap"}
+    event = gate_event(db, expense.id)
+    assert event.details["policy_sha256"] == policy.source_sha256
+    assert event.rule_trace == expense.rule_trace
+
+
+def test_a_human_decision_records_the_policy_hash_and_the_rule_trace_it_was_made_on(
+    db: Database, policy: Policy
+) -> None:
+    approver = person(db, "approver")
+    routed = evaluate(db, claim(db, person(db), merchant="Duty Free Shop"), policy)
+    assert routed.status == "pending_approval"
+    click(db, routed.id, approver, reason="fine")
+    with db.session() as session:
+        approved = session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.expense_id == routed.id, AuditEvent.action == "approved"
+            )
+        ).one()
+    assert approved.details["policy_sha256"] == policy.source_sha256
+    assert approved.policy_version == policy.version
+    assert approved.rule_trace == routed.rule_trace
+    assert any(r.get("action") == "flag" for r in approved.rule_trace or [])
+
+
+def test_a_second_claim_of_the_same_expense_goes_to_a_human(db: Database, policy: Policy) -> None:
+    alice, bob = person(db), person(db)
+    merchant = f"Rail {uuid.uuid4().hex}"
+    first = evaluate(db, claim(db, alice, merchant=merchant), policy)
+    assert first.status == "approved"
+    again = evaluate(db, claim(db, alice, merchant=f" {merchant.upper()}"), policy)
+    assert again.status == "pending_approval"
+    assert any(str(first.id) in r and "duplicate" in r for r in again.route_reasons)
+    # Someone else claiming the same amount at the same merchant is not a duplicate.
+    assert evaluate(db, claim(db, bob, merchant=merchant), policy).status == "approved"
+    # Anyone's claim of a receipt already claimed is, whatever the amount and date.
+    receipt = f"https://r.example/{uuid.uuid4().hex}"
+    assert evaluate(db, claim(db, alice, receipt_url=receipt), policy).status == "approved"
+    reused = claim(db, bob, receipt_url=receipt, amount=Decimal("5"), incurred_on=date(2025, 12, 1))
+    assert any("same receipt" in r for r in evaluate(db, reused, policy).route_reasons)
+
+
+def test_the_monthly_cap_counts_approved_and_pending_claims(db: Database, policy: Policy) -> None:
+    alice = person(db)
+    meals = {"category": "meals", "incurred_on": date(2026, 11, 3)}
+    for _ in range(5):  # 5 x 120 = 600 of the 750 meals cap
+        assert evaluate(db, claim(db, alice, **meals), policy).status == "approved"
+    assert evaluate(db, claim(db, alice, **meals), policy).status == "approved"  # 720
+    capped = evaluate(db, claim(db, alice, **meals), policy)
+    assert capped.status == "pending_approval"
+    assert any("monthly_cap" in r and "840.00" in r for r in capped.route_reasons)
+    december = {**meals, "incurred_on": date(2026, 12, 1)}
+    assert evaluate(db, claim(db, alice, **december), policy).status == "approved"
+
+
+def test_a_forbidden_merchant_marked_reject_is_rejected_by_the_gate(
+    db: Database, jobs: JobRecorder, policy: Policy
+) -> None:
+    expense = evaluate(db, claim(db, person(db), merchant="Grand Casino Bar"), policy)
+    assert expense.status == "rejected"
+    assert expense.gate_route == "auto_reject"
+    assert expense.steps == []
+    event = gate_event(db, expense.id)
+    assert event.action == "auto_rejected"
+    assert event.to_status == "rejected"
+    assert "forbidden merchant: casino" in (event.reason or "")
+    assert job_names.NOTIFY_SUBMITTER in jobs.names()
+    assert job_names.POST_APPROVAL_CARD not in jobs.names()
+    with db.session() as session:
+        count = select(func.count()).select_from(Decision).where(Decision.expense_id == expense.id)
+        assert session.scalar(count) == 0
+
+
+def test_shadow_mode_sends_everything_to_a_human_and_records_the_would_be(
+    db: Database, tmp_path: Path
+) -> None:
+    shadow = load_policy(policy_file(tmp_path, **{"shadow_mode = false": "shadow_mode = true"}))
+    assert shadow.clauses.shadow_mode
+    routine = evaluate(db, claim(db, person(db)), shadow)
+    assert routine.status == "pending_approval"
+    assert gate_event(db, routine.id).details["shadow_mode_would_be"] == "auto_approve"
+    casino = evaluate(db, claim(db, person(db), merchant="casino"), shadow)
+    assert casino.status == "pending_approval"
+    assert gate_event(db, casino.id).details["shadow_mode_would_be"] == "auto_reject"
