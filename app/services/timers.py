@@ -17,6 +17,7 @@ from app.domain.workflow import WAITING, Action, Status
 from app.services import audit
 from app.services.decisions import approvers_so_far, decision_context
 from app.services.employees import find_by_email
+from app.services.refresh import refresh_homes
 from app.services.routing import person
 from app.services.transitions import apply_transition
 from models import ApprovalStep, Employee, Expense
@@ -202,6 +203,8 @@ def _escalate(
     eid = str(expense.id)
     enqueue_after_commit(session, job_names.UPDATE_APPROVAL_CARD, eid, step.position)
     enqueue_after_commit(session, job_names.POST_ESCALATED_CARD, eid, step.position)
+    # The step leaves one person's Home tab and joins another's.
+    refresh_homes(session, expense, *(p.slack_user_id for p in (was, now_on) if p))
     return True
 
 
@@ -221,4 +224,6 @@ def _expire(session: Session, step: ApprovalStep, expense: Expense, now: datetim
     eid = str(expense.id)
     enqueue_after_commit(session, job_names.UPDATE_APPROVAL_CARD, eid, step.position)
     enqueue_after_commit(session, job_names.NOTIFY_SUBMITTER, eid)
+    assignee = session.get(Employee, step.assignee_id) if step.assignee_id else None
+    refresh_homes(session, expense, assignee.slack_user_id if assignee else None)
     return True

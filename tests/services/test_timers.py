@@ -117,6 +117,8 @@ def test_escalation_goes_to_the_managers_manager_and_the_approver_loses_the_step
     assert escalated.details["escalated_to"] == director.email
     assert mine(jobs, job_names.POST_ESCALATED_CARD, expense_id) == 1
     assert mine(jobs, job_names.UPDATE_APPROVAL_CARD, expense_id) == 1
+    homes = {job.args[0] for job in jobs.jobs if job.task == job_names.PUBLISH_HOME}
+    assert {boss.slack_user_id, director.slack_user_id} <= homes
     assert decide(db, expense_id, boss).refusal == "not_your_step"
     assert decide(db, expense_id, director).result is decisions.Result.DECIDED
 
