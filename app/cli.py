@@ -14,6 +14,7 @@ from app.cli_audit import add_audit_commands, record_operator_action
 from app.cli_directory import add_directory_commands
 from app.cli_policy import add_policy_commands
 from app.cli_report import add_report_commands
+from app.cli_timers import add_timer_commands
 from app.domain.audit import AuditAction
 from app.domain.errors import DomainError, PolicyError
 from app.domain.roles import Role
@@ -254,6 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("doctor", help="show the effective configuration").set_defaults(run=cmd_doctor)
     add_audit_commands(sub)
     add_report_commands(sub)
+    add_timer_commands(sub)
     add_policy_commands(sub)
     return parser
 

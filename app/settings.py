@@ -103,6 +103,8 @@ class Settings(BaseSettings):
     broker_visibility_timeout_seconds: int = Field(default=3600, ge=60)
     stuck_after_seconds: int = Field(default=120, ge=10)
     sweep_interval_seconds: float = Field(default=60.0, ge=1)
+    # How often the scheduler looks for steps to remind, escalate or expire.
+    timers_tick_seconds: float = Field(default=60.0, ge=1)
 
     @field_validator("openai_api_key", "openai_base_url", "policy_file", mode="before")
     @classmethod

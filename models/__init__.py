@@ -1,8 +1,9 @@
-"""SQLAlchemy models: employees, expenses, decisions, Slack messages, audit log, policy texts."""
+"""SQLAlchemy models: people, expenses, decisions, delegations, Slack messages, audit, policies."""
 
 from models.approval import ApprovalStep
 from models.audit import AuditChainHead, AuditEvent
 from models.base import Base
+from models.delegation import Delegation
 from models.employee import ApiToken, Employee
 from models.expense import Comment, Decision, Expense
 from models.policy import PolicyVersion
@@ -16,6 +17,7 @@ __all__ = [
     "Base",
     "Comment",
     "Decision",
+    "Delegation",
     "Employee",
     "Expense",
     "PolicyVersion",

@@ -27,6 +27,19 @@ class DecisionView:
     slack_user_id: str | None
     reason: str | None
     decided_at: datetime
+    # The approver whose delegate decided, by name; None when they decided themselves.
+    acting_for: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationView:
+    """A step nobody decided in time passed from one person to another."""
+
+    at: datetime
+    to_name: str
+    to_slack_id: str | None
+    from_name: str | None = None
+    from_slack_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +74,7 @@ class CardView:
     llm_advice: Advice | None
     policy_version: str | None
     decisions: tuple[DecisionView, ...] = field(default_factory=tuple)
+    escalation: EscalationView | None = None
     conversation: tuple[NoteView, ...] = field(default_factory=tuple)
 
     @property
@@ -120,7 +134,17 @@ def _outcome_line(d: DecisionView, steps: tuple[str, ...]) -> str:
     when = d.decided_at.strftime("%Y-%m-%d %H:%M UTC")
     label = f"step {d.step + 1}/{len(steps)} ({d.role})"
     reason = f": {escape_within(d.reason, 500)}" if d.reason else ""
+    if d.acting_for:
+        who += f" acting for {escape_within(d.acting_for, 200)}"
     return f"{'✅' if d.outcome == 'approve' else '❌'} {verb} {label} by {who} at {when}{reason}"
+
+
+def _escalation_line(e: EscalationView) -> str:
+    to = _who(e.to_slack_id, e.to_name)
+    line = f"⏫ Escalated to {to} at {e.at.strftime('%Y-%m-%d %H:%M UTC')}: nobody decided in time."
+    if e.from_name or e.from_slack_id:
+        line += f" {_who(e.from_slack_id, e.from_name or '')} can no longer decide this step."
+    return line
 
 
 def card_text(view: CardView) -> str:
@@ -169,6 +193,8 @@ def approval_card(view: CardView, notice: str | None = None) -> list[Block]:
         reasons = "\n".join(f"• {escape_within(r, 300)}" for r in view.route_reasons[:8])
         blocks.append(_section(escape_within("*Why a human decides:*\n", 40) + reasons))
     blocks.append(_context(f"{step_label} · policy {escape(view.policy_version or 'unknown')}"))
+    if view.escalation is not None:
+        blocks.append(_context(_escalation_line(view.escalation)))
     for decision in view.decisions:
         blocks.append(_context(_outcome_line(decision, view.steps)))
     # The latest exchanges only: a card holds at most 50 blocks.
@@ -201,6 +227,10 @@ def _note_line(note: NoteView) -> str:
 def _status_phrase(view: CardView) -> str:
     if view.status == Status.PENDING_APPROVAL:
         return f"waiting for step {view.current_step + 1} ({view.steps[view.current_step]})"
+    if view.status == Status.EXPIRED:
+        return (
+            "⌛ expired: nobody decided in time. Not a rejection; the submitter may submit again."
+        )
     if view.status == Status.NEEDS_INFO:
         return "waiting for the submitter to answer the question above"
     if view.status == Status.CANCELLED:
@@ -273,6 +303,16 @@ def outcome_notice(
     who = f"<@{last.slack_user_id}>" if last.slack_user_id else "an approver"
     reason = f" Reason: {escape_within(last.reason, 1500)}" if last.reason else ""
     return f"{head} was {verb} by {who}.{reason}"
+
+
+def reminder_text(view: CardView, since: datetime) -> str:
+    """The nudge to whoever a step waits on, by direct message or in the card's thread."""
+    who = _who(view.submitter_slack_id, view.submitter_name)
+    return (
+        f"⏰ Reminder: the expense of {escape(view.amount)} {escape(view.currency)} at "
+        f"{escape_within(view.merchant, 200)} from {who} has waited for a decision since "
+        f"{since.strftime('%Y-%m-%d %H:%M UTC')}."
+    )
 
 
 def step_notice(

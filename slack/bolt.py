@@ -13,7 +13,7 @@ from app.services.slack_requests import record_foreign_request
 from app.settings import Settings
 from models import SlackRequestReceipt
 from slack.decision_requests import answer_request, decision_request
-from slack.listeners import actions, events, views
+from slack.listeners import actions, commands, events, views
 from slack.listeners.common import RECEIPT, AfterAck
 from slack.origin import SlackOrigin, claimed_app_id
 
@@ -92,5 +92,6 @@ def build_bolt_app(settings: Settings, db: Database, client: WebClient) -> App:
     after_ack = AfterAck(threads)
     actions.register(bolt, db, after_ack)
     views.register(bolt, db, after_ack)
+    commands.register(bolt, db, after_ack)
     events.register(bolt, db, after_ack)
     return bolt

@@ -4,24 +4,45 @@ import uuid
 from collections.abc import Collection
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from app.domain.errors import NotFound
 from app.domain.money import in_minor_units
 from app.domain.receipts import counts_as_receipt
 from app.domain.workflow import Status
-from app.services.routing import plan_of, steps_of
+from app.services.routing import plan_of, step_at, steps_of
 from models import Comment, Decision, Employee, Expense
-from slack.blocks import CardView, DecisionView, NoteView
+from slack.blocks import CardView, DecisionView, EscalationView, NoteView
 
 
 def decision_views(session: Session, expense_id: uuid.UUID) -> tuple[DecisionView, ...]:
-    rows = session.scalars(
-        select(Decision).where(Decision.expense_id == expense_id).order_by(Decision.step)
+    principal = aliased(Employee)
+    rows = session.execute(
+        select(Decision, principal.name)
+        .outerjoin(principal, principal.id == Decision.acting_for_id)
+        .where(Decision.expense_id == expense_id)
+        .order_by(Decision.step)
     ).all()
     return tuple(
-        DecisionView(d.step, d.role, d.outcome, d.slack_user_id, d.reason, d.decided_at)
-        for d in rows
+        DecisionView(d.step, d.role, d.outcome, d.slack_user_id, d.reason, d.decided_at, name)
+        for d, name in rows
+    )
+
+
+def escalation_view(session: Session, expense_id: uuid.UUID, step: int) -> EscalationView | None:
+    """Who the step passed to, and from whom, if the scheduler escalated it."""
+    row = step_at(session, expense_id, step)
+    if row is None or row.escalated_at is None or row.assignee_id is None:
+        return None
+    to = session.get(Employee, row.assignee_id)
+    was = session.get(Employee, row.approver_id) if row.approver_id is not None else None
+    assert to is not None  # foreign key
+    return EscalationView(
+        at=row.escalated_at,
+        to_name=to.name,
+        to_slack_id=to.slack_user_id,
+        from_name=was.name if was else None,
+        from_slack_id=was.slack_user_id if was else None,
     )
 
 
@@ -70,4 +91,5 @@ def load_card_view(
         policy_version=expense.policy_version,
         decisions=decision_views(session, expense.id),
         conversation=conversation_views(session, expense.id),
+        escalation=escalation_view(session, expense.id, step),
     )

@@ -20,6 +20,7 @@ TASK_MODULES = [
     "tasks.maintenance",
     "tasks.decision_requests",
     "tasks.witness",
+    "tasks.timers",
     "tasks.conversation",
 ]
 # The witness task runs hourly and posts at most once per UTC day, so a missed beat costs an hour.
@@ -58,6 +59,10 @@ def make_celery(settings: Settings) -> Celery:
             "sweep-stuck": {
                 "task": job_names.SWEEP_STUCK,
                 "schedule": settings.sweep_interval_seconds,
+            },
+            "timers-tick": {
+                "task": job_names.TIMERS_TICK,
+                "schedule": settings.timers_tick_seconds,
             },
             "audit-witness": {
                 "task": job_names.POST_AUDIT_WITNESS,

@@ -6,7 +6,13 @@ from app import job_names
 from app.db import Job, enqueue_after_commit
 from app.metrics import RECOVERIES
 from app.services.decision_requests import unapplied
-from app.services.recovery import BATCH, lost_jobs, purge_replay_receipts
+from app.services.recovery import (
+    BATCH,
+    NOTICE_WINDOW,
+    lost_jobs,
+    lost_timer_jobs,
+    purge_replay_receipts,
+)
 from models.base import utcnow
 from tasks.celery_app import celery_app
 from tasks.runtime import runtime
@@ -22,6 +28,9 @@ def sweep_stuck() -> int:
     stuck_before = now - timedelta(seconds=rt.settings.stuck_after_seconds)
     with rt.db.session() as session:
         jobs = lost_jobs(session, stuck_before=stuck_before)
+        jobs += lost_timer_jobs(
+            session, stuck_before=stuck_before, since=stuck_before - NOTICE_WINDOW
+        )
         # An acked decision is applied within a second; one still waiting lost its process.
         jobs += [
             Job(job_names.APPLY_DECISION_REQUEST, (signature,))

@@ -15,6 +15,7 @@ from app.domain.money import in_minor_units
 from app.domain.routing import StepKind
 from app.domain.workflow import FINAL_STATUSES, Status
 from app.policy_loader import load_policy
+from app.services.delegations import delegate_of
 from app.services.routing import plan_of, step_at
 from models import Comment, Employee, Expense, SlackMessage
 from models.base import utcnow
@@ -84,40 +85,62 @@ def _post_card(card: Post, recipient: tuple[str, str]) -> str:
     return deliver(rt.db, rt.slack, card)
 
 
-@celery_app.task(name=job_names.POST_APPROVAL_CARD, **SLACK_TASK)  # type: ignore[untyped-decorator]
-def post_approval_card(self: Task, expense_id: str, step: int) -> str:
+def post_step_card(eid: uuid.UUID, step: int, dedupe_key: str) -> str:
+    """Post the step's card to whoever it waits on now (or its channel), once per key; a copy
+    goes to the person holding their delegation, if any."""
     rt = runtime()
-    eid = uuid.UUID(expense_id)
     approvals = rt.settings.slack_approvals_channel
     rendered_at = utcnow()
+    with rt.db.session() as session:
+        view = load_card_view(session, eid, step, _receipt_hosts())
+        recipient = card_recipient(session, eid, step)
+        deputy = _deputy(session, eid, step)
+    card = Post(
+        dedupe_key=dedupe_key,
+        expense_id=eid,
+        kind="card",
+        step=step,
+        channel=recipient[1],
+        text=card_text(view),
+        blocks=approval_card(view),
+    )
     try:
-        with rt.db.session() as session:
-            view = load_card_view(session, eid, step, _receipt_hosts())
-            recipient = card_recipient(session, eid, step)
-        card = Post(
-            dedupe_key=card_key(eid, step),
-            expense_id=eid,
-            kind="card",
-            step=step,
-            channel=recipient[1],
-            text=card_text(view),
-            blocks=approval_card(view),
+        ts = _post_card(card, recipient)
+    except PermanentFailure as failure:
+        if recipient == ("channel", approvals):
+            raise
+        # Slack will never take it there; the approvals channel sees it instead.
+        fallback = replace(
+            card,
+            dedupe_key=f"{card.dedupe_key}:fallback",
+            channel=approvals,
+            blocks=approval_card(view, notice=undeliverable_notice(failure.error)),
         )
+        ts = deliver(rt.db, rt.slack, fallback)
+    if deputy is not None:
+        copy = replace(card, dedupe_key=f"{dedupe_key}:delegate:{deputy}")
         try:
-            ts = _post_card(card, recipient)
-        except PermanentFailure as failure:
-            if recipient == ("channel", approvals):
-                raise
-            # Slack will never take it there; the approvals channel sees it instead.
-            fallback = replace(
-                card,
-                dedupe_key=f"{card.dedupe_key}:fallback",
-                channel=approvals,
-                blocks=approval_card(view, notice=undeliverable_notice(failure.error)),
-            )
-            ts = deliver(rt.db, rt.slack, fallback)
-        _redraw_if_changed(eid, step, rendered_at)
-        return ts
+            _post_card(copy, ("user", deputy))
+        except PermanentFailure:  # recorded for operators; the card itself is posted
+            pass
+    _redraw_if_changed(eid, step, rendered_at)
+    return ts
+
+
+def _deputy(session: Session, eid: uuid.UUID, step: int) -> str | None:
+    """The Slack id of whoever holds the delegation of the step's named approver now."""
+    waiting = step_at(session, eid, step)
+    if waiting is None or waiting.assignee_id is None:
+        return None
+    holder = delegate_of(session, waiting.assignee_id, utcnow())
+    return holder.slack_user_id if holder is not None else None
+
+
+@celery_app.task(name=job_names.POST_APPROVAL_CARD, **SLACK_TASK)  # type: ignore[untyped-decorator]
+def post_approval_card(self: Task, expense_id: str, step: int) -> str:
+    eid = uuid.UUID(expense_id)
+    try:
+        return post_step_card(eid, step, card_key(eid, step))
     except Exception as exc:
         retry_or_raise(self, exc)
 

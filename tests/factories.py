@@ -1,10 +1,15 @@
-"""Shared test data for service-level tests: people, expenses, clicks, claims under a policy."""
+"""Shared test data for service-level tests: people, expenses, clicks, claims under a policy, and
+expenses and Slack messages made to look old or sent."""
 
 import dataclasses
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
 
 from app.db import Database
 from app.domain.advice import Advice, ConfidenceMethod, LlmAdvice, LlmUnavailable, Recommendation
@@ -16,12 +21,13 @@ from app.services import decisions, evaluation, expenses
 from app.services.employees import add_employee
 from app.services.history import history_of
 from app.settings import DEFAULT_POLICY_FILE
-from models import Employee, Expense
+from models import Employee, Expense, SlackMessage
+from models.base import utcnow
 
 POLICY = load_policy(DEFAULT_POLICY_FILE)
 
 
-def person(db: Database, *roles: str) -> Employee:
+def person(db: Database, *roles: str, manager: Employee | None = None) -> Employee:
     tag = uuid.uuid4().hex[:10]
     with db.session() as session:
         return add_employee(
@@ -30,6 +36,7 @@ def person(db: Database, *roles: str) -> Employee:
             name=tag,
             slack_user_id=f"U{tag.upper()}",
             roles=roles,
+            manager_email=manager.email if manager else None,
         )
 
 
@@ -64,17 +71,48 @@ def click(
     who: Employee,
     verdict: decisions.Verdict = decisions.Verdict.APPROVE,
     reason: str | None = None,
+    step: int = 0,
 ) -> decisions.DecisionOutcome:
-    """What a button click on step 0 does, in its own transaction."""
-    assert who.slack_user_id
+    """What a button click on `step` does, in its own transaction."""
     with db.session() as session:
-        return decisions.decide_step(
-            session,
-            expense_id=expense_id,
-            step=0,
-            slack_user_id=who.slack_user_id,
-            verdict=verdict,
-            reason=reason,
+        return decide_in(session, expense_id, who, verdict=verdict, reason=reason, step=step)
+
+
+def decide_in(
+    session: Session, expense_id: uuid.UUID, who: Employee, **choice: Any
+) -> decisions.DecisionOutcome:
+    """A click inside a transaction the test holds (to interleave something with it); approves
+    step 0 unless `choice` says otherwise (`verdict`, `reason`, `step`)."""
+    assert who.slack_user_id
+    return decisions.decide_step(
+        session,
+        expense_id=expense_id,
+        slack_user_id=who.slack_user_id,
+        **{"step": 0, "verdict": decisions.Verdict.APPROVE, **choice},
+    )
+
+
+def age(db: Database, expense_id: uuid.UUID, minutes: int = 10) -> None:
+    with db.session() as session:
+        session.execute(
+            update(Expense)
+            .where(Expense.id == expense_id)
+            .values(updated_at=utcnow() - timedelta(minutes=minutes))
+        )
+
+
+def sent(db: Database, expense_id: uuid.UUID, kind: str, step: int | None = None) -> None:
+    with db.session() as session:
+        session.add(
+            SlackMessage(
+                dedupe_key=f"{kind}:{expense_id}:{step}:{uuid.uuid4().hex}",
+                expense_id=expense_id,
+                kind=kind,
+                step=step,
+                channel="C1",
+                ts="1.1",
+                sent_at=utcnow(),
+            )
         )
 
 

@@ -176,11 +176,12 @@ def get_expense(
                 role=d.role,
                 outcome=d.outcome,
                 decided_by=name,
+                acting_for=acting_for,
                 slack_user_id=d.slack_user_id,
                 reason=d.reason,
                 decided_at=d.decided_at,
             )
-            for d, name in expenses.decisions_with_deciders(session, expense.id)
+            for d, name, acting_for in expenses.decisions_with_deciders(session, expense.id)
         ]
         history = None
         if _sees_everything(employee):

@@ -165,6 +165,9 @@ class DecisionOut(BaseModel):
     role: str
     outcome: str
     decided_by: str | None = Field(description="The approver's name")
+    acting_for: str | None = Field(
+        default=None, description="The approver a delegate decided for, by name; else null"
+    )
     slack_user_id: str | None
     reason: str | None
     decided_at: datetime

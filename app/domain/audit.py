@@ -56,6 +56,12 @@ class AuditAction(StrEnum):
     TOKEN_REVOKED = "token_revoked"
     # Someone was refused a read: the wrong role, or an expense that is not theirs.
     ACCESS_REFUSED = "access_refused"
+    # The scheduler: an open step's approver reminded, the step passed on, the expense expired.
+    REMINDED = "reminded"
+    ESCALATED = "escalated"
+    EXPIRED = "expired"
+    # Someone's steps may be decided by a delegate until a date.
+    DELEGATED = "delegated"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +83,7 @@ class Actor:
 
 
 POLICY_GATE = Actor(ActorKind.SYSTEM, "policy-gate")
+SCHEDULER = Actor(ActorKind.SYSTEM, "scheduler")
 
 
 @dataclass(frozen=True, slots=True)

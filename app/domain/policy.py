@@ -10,6 +10,7 @@ from app.domain.errors import InvalidMoney, PolicyError
 from app.domain.money import normalize_currency
 from app.domain.policy_clauses import InvalidPolicy, PolicyClauses, Problem, parse_clauses
 from app.domain.routing import RoutingPolicy, parse_routing
+from app.domain.timers import TimerPolicy, parse_timers
 
 # Stored in columns of these sizes with every decision.
 VERSION_MAX_LENGTH = 64
@@ -42,6 +43,8 @@ class Policy:
     routing: RoutingPolicy = RoutingPolicy()
     # Slack channel that receives the audit log's head hash once a day; None: no daily post.
     audit_witness_channel: str | None = None
+    # Reminders, escalations and expiry of open steps, and the calendar they count in.
+    timers: TimerPolicy = TimerPolicy()
     # Forbidden merchants and words, duplicates, monthly caps, calendar, shadow mode.
     clauses: PolicyClauses = PolicyClauses()
     self_reported_confidence_factor: float = DEFAULT_SELF_REPORTED_FACTOR
@@ -156,6 +159,7 @@ def parse_policy(raw: Mapping[str, Any]) -> Policy:
         show_ai_reasons_to_submitter=show_reasons,
         audit_witness_channel=witness.strip() if witness else None,
         routing=parse_routing(raw),
+        timers=parse_timers(raw, frozenset(categories)),
         clauses=parse_clauses(raw),
         self_reported_confidence_factor=factor,
     )

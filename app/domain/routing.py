@@ -118,6 +118,29 @@ def check_may_decide(
         raise DecisionRefused("missing_role", f"needs the {step.role.value} role")
 
 
+def escalation_target(
+    *,
+    assignee: Person | None,
+    backup: Person | None,
+    people: Mapping[int, Person],
+    submitter_id: int,
+    approved_earlier_steps: Collection[int],
+) -> Person | None:
+    """Who takes over a step nobody decided in time: the assignee's manager, else the policy's
+    backup approver; never the submitter, the assignee, or someone who approved an earlier step."""
+    manager = people.get(assignee.manager_id) if assignee and assignee.manager_id else None
+    for candidate in (manager, backup):
+        if (
+            candidate is not None
+            and candidate.active
+            and candidate.id != submitter_id
+            and candidate.id not in approved_earlier_steps
+            and (assignee is None or candidate.id != assignee.id)
+        ):
+            return candidate
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class RoutingPolicy:
     """The policy's `[routing]` table: who replaces the manager, and who backs everyone up."""

@@ -79,7 +79,7 @@ def ask(
     authorized = authorize_step(session, expense, step, slack_user_id, "ask")
     if isinstance(authorized, DecisionOutcome):
         return authorized
-    asker, waiting = authorized
+    asker, waiting, _acting_for = authorized
     from_status = expense.status
     if not apply_transition(session, expense, Action.ASK):
         return closed_step(session, expense, step, slack_user_id)

@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,6 +24,7 @@ from app.domain.routing import check_may_decide
 from app.domain.rules import RuleResult
 from app.domain.workflow import Action, Status, approval_action, step_is_open
 from app.services import audit
+from app.services.delegations import delegate_of
 from app.services.employees import find_by_slack_id
 from app.services.refresh import refresh_homes, refresh_if_stale
 from app.services.routing import open_next, person, plan_of, step_at, steps_of
@@ -130,22 +132,29 @@ def _named_approvers(session: Session, expense_id: uuid.UUID) -> set[int]:
 
 
 def approvers_so_far(session: Session, expense_id: uuid.UUID, step: int) -> set[int]:
-    """Who approved a step before `step` of this chain: they may not approve another.
+    """Who approved a step before `step` of this chain, or had a delegate approve it for them:
+    they may not approve another.
 
     Only earlier steps: a decision on `step` itself that committed a moment ago is a lost race,
     answered as "already decided" by the conditional transition, not as a second step.
     """
-    return {
-        decided_by
-        for decided_by in session.scalars(
-            select(Decision.decided_by_id).where(
-                Decision.expense_id == expense_id,
-                Decision.step < step,
-                Decision.outcome == Verdict.APPROVE.value,
-            )
+    rows = session.execute(
+        select(Decision.decided_by_id, Decision.acting_for_id).where(
+            Decision.expense_id == expense_id,
+            Decision.step < step,
+            Decision.outcome == Verdict.APPROVE.value,
         )
-        if decided_by is not None
-    }
+    )
+    return {person for row in rows for person in row if person is not None}
+
+
+def _acting_for(session: Session, waiting: ApprovalStep, decider: Employee | None) -> int | None:
+    """The step's assignee, when `decider` holds their delegation now."""
+    assignee = waiting.assignee_id
+    if decider is None or assignee is None or decider.id == assignee:
+        return None
+    holder = delegate_of(session, assignee, utcnow())
+    return assignee if holder is not None and holder.id == decider.id else None
 
 
 def _refuse(
@@ -174,10 +183,39 @@ def _refuse(
     return DecisionOutcome(Result.REFUSED, refusal=refusal.code, step_role=role)
 
 
+class Authorized(NamedTuple):
+    decider: Employee
+    step: ApprovalStep
+    # The step's assignee when the decider holds their delegation; None for their own step.
+    acting_for: int | None
+
+
+def _check(
+    session: Session, expense: Expense, step: int, waiting: ApprovalStep, decider: Employee | None
+) -> int | None:
+    """Raise DecisionRefused unless `decider` may decide the step now; whom they act for."""
+    acting_for = _acting_for(session, waiting, decider)
+    check_may_decide(
+        decider=person(decider) if decider else None,
+        submitter_id=expense.submitter_id,
+        step=plan_of(waiting),
+        assignee_id=waiting.assignee_id,
+        acting_for_id=acting_for,
+        approved_earlier_steps=approvers_so_far(session, expense.id, step),
+    )
+    return acting_for
+
+
 def authorize_step(
     session: Session, expense: Expense, step: int, slack_user_id: str, attempted: str
-) -> tuple[Employee, ApprovalStep] | DecisionOutcome:
-    """Who acts on an open step, and the step; or the outcome that says why they may not."""
+) -> Authorized | DecisionOutcome:
+    """Who acts on an open step, the step, and whom they act for; or the outcome that says why
+    they may not.
+
+    After the checks the expense is locked, as the scheduler locks it before it escalates, and
+    the step looked at again: if it passed to someone else meanwhile, the decider is checked
+    against them.
+    """
     if not step_is_open(Status(expense.status), expense.current_step, step):
         return closed_step(session, expense, step, slack_user_id)
     decider = find_by_slack_id(session, slack_user_id)
@@ -185,18 +223,18 @@ def authorize_step(
     if waiting is None:  # routed before steps had rows, and not migrated: nothing to decide
         return closed_step(session, expense, step, slack_user_id)
     try:
-        check_may_decide(
-            decider=person(decider) if decider else None,
-            submitter_id=expense.submitter_id,
-            step=plan_of(waiting),
-            assignee_id=waiting.assignee_id,
-            acting_for_id=None,
-            approved_earlier_steps=approvers_so_far(session, expense.id, step),
-        )
+        checked = waiting.assignee_id
+        acting_for = _check(session, expense, step, waiting, decider)
+        session.refresh(expense, with_for_update=True)
+        if not step_is_open(Status(expense.status), expense.current_step, step):
+            return closed_step(session, expense, step, slack_user_id)
+        session.refresh(waiting)
+        if waiting.assignee_id != checked:
+            acting_for = _check(session, expense, step, waiting, decider)
     except DecisionRefused as refusal:
         return _refuse(session, expense, slack_user_id, decider, step, refusal, attempted)
     assert decider is not None  # check_may_decide refuses unknown users
-    return decider, waiting
+    return Authorized(decider, waiting, acting_for)
 
 
 def decide_step(
@@ -214,7 +252,7 @@ def decide_step(
     authorized = authorize_step(session, expense, step, slack_user_id, verdict.value)
     if isinstance(authorized, DecisionOutcome):
         return authorized
-    decider, waiting = authorized
+    decider, waiting, acting_for = authorized
     step_role = waiting.role
     from_status = expense.status
     action = (
@@ -232,10 +270,13 @@ def decide_step(
             role=step_role,
             outcome=verdict.value,
             decided_by_id=decider.id,
+            acting_for_id=acting_for,
             slack_user_id=slack_user_id,
             reason=reason,
         )
     )
+    principal = session.get(Employee, acting_for) if acting_for is not None else None
+    on_behalf: dict[str, Json] = {"acting_for": principal.email} if principal else {}
     audit_action = {
         Action.APPROVE_STEP: AuditAction.STEP_APPROVED,
         Action.APPROVE: AuditAction.APPROVED,
@@ -251,7 +292,13 @@ def decide_step(
         to_status=expense.status,
         reason=reason,
         context=decision_context(
-            session, expense, decision=True, step=step, role=step_role, decided_by=decider.email
+            session,
+            expense,
+            decision=True,
+            step=step,
+            role=step_role,
+            decided_by=decider.email,
+            **on_behalf,
         ),
     )
     enqueue_after_commit(session, job_names.UPDATE_APPROVAL_CARD, str(expense.id), step)

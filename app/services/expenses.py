@@ -9,7 +9,7 @@ from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from app import job_names
 from app.db import enqueue_after_commit
@@ -101,15 +101,18 @@ def get_for_viewer(session: Session, expense_id: uuid.UUID, viewer: Employee) ->
 
 def decisions_with_deciders(
     session: Session, expense_id: uuid.UUID
-) -> Sequence[tuple[Decision, str | None]]:
-    """Each decision on the expense, in step order, with the name of who made it."""
+) -> Sequence[tuple[Decision, str | None, str | None]]:
+    """Each decision on the expense, in step order, with the name of who made it and of the
+    approver they stood in for, if a delegate decided."""
+    principal = aliased(Employee)
     stmt = (
-        select(Decision, Employee.name)
+        select(Decision, Employee.name, principal.name)
         .outerjoin(Employee, Employee.id == Decision.decided_by_id)
+        .outerjoin(principal, principal.id == Decision.acting_for_id)
         .where(Decision.expense_id == expense_id)
         .order_by(Decision.step)
     )
-    return [(decision, name) for decision, name in session.execute(stmt).all()]
+    return [(decision, name, acting) for decision, name, acting in session.execute(stmt).all()]
 
 
 def history(session: Session, expense_id: uuid.UUID) -> Sequence[AuditEvent]:

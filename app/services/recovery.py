@@ -2,14 +2,22 @@
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, and_, cast, delete, exists, func, literal, or_, select
+from sqlalchemy import ColumnElement, String, and_, cast, delete, exists, func, literal, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Exists
 
 from app import job_names
 from app.db import Job
 from app.domain.workflow import FINAL_STATUSES, Status
-from models import Comment, Decision, Employee, Expense, SlackMessage, SlackRequestReceipt
+from models import (
+    ApprovalStep,
+    Comment,
+    Decision,
+    Employee,
+    Expense,
+    SlackMessage,
+    SlackRequestReceipt,
+)
 
 BATCH = 200
 # Submitters are told about recent outcomes only; a week-old missed DM is better left unsent.
@@ -166,3 +174,33 @@ def purge_replay_receipts(session: Session, *, before: datetime) -> None:
             ),
         )
     )
+
+
+def _unsent(prefix: str, suffix: str = "") -> ColumnElement[bool]:
+    """No sent outbox message has the key `prefix<expense>:<step>suffix`."""
+    key = literal(prefix) + cast(ApprovalStep.expense_id, String) + literal(":")
+    key = key + cast(ApprovalStep.position, String) + literal(suffix)
+    return ~exists().where(SlackMessage.dedupe_key == key, SlackMessage.sent_at.is_not(None))
+
+
+def lost_timer_jobs(session: Session, *, stuck_before: datetime, since: datetime) -> list[Job]:
+    """The scheduler's direct messages lost between its commit and the broker: a reminder or an
+    escalated card never posted. (Its card redraws are `lost_jobs`'s changed cards.)"""
+    unreminded = session.execute(
+        select(ApprovalStep.expense_id, ApprovalStep.position).where(
+            ApprovalStep.reminded_at < stuck_before,
+            ApprovalStep.reminded_at > since,
+            _unsent("remind:"),
+        )
+    ).all()
+    unescalated = session.execute(
+        select(ApprovalStep.expense_id, ApprovalStep.position).where(
+            ApprovalStep.escalated_at < stuck_before,
+            ApprovalStep.escalated_at > since,
+            _unsent("card:", ":escalated"),
+        )
+    ).all()
+    return [
+        *(Job(job_names.SEND_REMINDER, (str(e), p)) for e, p in unreminded),
+        *(Job(job_names.POST_ESCALATED_CARD, (str(e), p)) for e, p in unescalated),
+    ]

@@ -36,12 +36,17 @@ ACTION_WORDS = {
     "access_refused": "Access refused",
     "employee_added": "Employee added",
     "token_created": "Token created",
+    "reminded": "Reminder sent",
+    "escalated": "Escalated",
+    "expired": "Expired",
+    "delegated": "Delegation",
 }
 STATUS_WORDS = {
     "submitted": "Submitted",
     "pending_approval": "Waiting for approval",
     "approved": "Approved",
     "rejected": "Rejected",
+    "expired": "Expired (nobody decided in time)",
 }
 
 

@@ -17,7 +17,9 @@ from slack.sandbox.payloads import (
     home_block_actions,
     home_opened,
     signed_event,
+    signed_form,
     signed_request,
+    slash_command,
     view_submission,
 )
 from slack.sandbox.web_api import ApiError, Failure, SandboxState, WebApi, parse_args
@@ -160,7 +162,9 @@ def create_sandbox_app(*, bot_token: str, signing_secret: str, events_url: str) 
 
     async def send_to_bot(payload: dict[str, Any]) -> httpx.Response:
         sign = signed_event if payload.get("type") == "event_callback" else signed_request
-        body, headers = sign(payload, signing_secret)
+        return await send_signed(*sign(payload, signing_secret))
+
+    async def send_signed(body: bytes, headers: dict[str, str]) -> httpx.Response:
         async with httpx.AsyncClient(timeout=10) as client:
             return await client.post(events_url, content=body, headers=headers)
 
@@ -295,6 +299,23 @@ def create_sandbox_app(*, bot_token: str, signing_secret: str, events_url: str) 
         if answer.get("response_action") == "errors":
             return back(actor, answer.get("errors", {}))
         entry["open"] = False
+        return back(actor)
+
+    @sandbox.post("/ui/command")
+    async def command(
+        name: Annotated[str, Form(alias="command")],
+        actor: Annotated[str, Form(alias="as")],
+        text: Annotated[str, Form()] = "",
+    ) -> Response:
+        """A slash command typed in the actor's DM with the bot; `<@U…>` mentions as Slack
+        escapes them."""
+        before = len(state.ephemerals)
+        fields = slash_command(user_id=actor, command=name, text=text, channel="D" + actor[1:])
+        await send_signed(*signed_form(fields, signing_secret))
+        for _ in range(20):  # the answer comes after the ack; show it on the next page
+            if len(state.ephemerals) > before:
+                break
+            await asyncio.sleep(0.05)
         return back(actor)
 
     @sandbox.post("/ui/close")

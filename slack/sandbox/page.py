@@ -119,6 +119,17 @@ def _switcher(snap: dict[str, Any], actor: str) -> str:
     )
 
 
+def _command_form(actor: str) -> str:
+    """Type a slash command as the actor, in their direct messages with the bot."""
+    return (
+        '<form method="post" action="ui/command">Slash command '
+        '<input name="command" value="/expense-delegate" size="18"> '
+        '<input name="text" placeholder="&lt;@U0CAROL&gt; 2026-12-24" size="30">'
+        f'<input type="hidden" name="as" value="{html.escape(actor)}"> '
+        "<button>Send</button></form>"
+    )
+
+
 def _home(snap: dict[str, Any], actor: str) -> str:
     view = snap["homes"].get(actor)
     if view is None:
@@ -144,6 +155,7 @@ def render_page(state: SandboxState, actor: str, errors: dict[str, str], tab: st
         f"<!doctype html><html><head><meta charset='utf-8'><title>Slack sandbox</title>"
         f"<style>{STYLE}</style></head><body><h1>Slack sandbox</h1>",
         _switcher(snap, actor),
+        _command_form(actor),
     ]
     if tab == "home":
         parts.append(_home(snap, actor))

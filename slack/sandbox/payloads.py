@@ -98,6 +98,25 @@ def view_submission(
     }
 
 
+def slash_command(*, user_id: str, command: str, text: str, channel: str) -> dict[str, str]:
+    """The form fields Slack sends for a slash command (with "Escape channels, users" on)."""
+    return {
+        "token": "deprecated-verification-token",
+        "team_id": TEAM["id"],
+        "team_domain": TEAM["domain"],
+        "channel_id": channel,
+        "channel_name": "directmessage" if channel.startswith("D") else "approvals",
+        "user_id": user_id,
+        "user_name": user_id.lower(),
+        "command": command,
+        "text": text,
+        "api_app_id": APP_ID,
+        "is_enterprise_install": "false",
+        "response_url": f"https://hooks.slack.com/commands/{TEAM['id']}/1/{uuid.uuid4().hex}",
+        "trigger_id": f"{int(time.time())}.{uuid.uuid4().hex[:12]}",
+    }
+
+
 def _signed(
     body: str, content_type: str, signing_secret: str, timestamp: int | None
 ) -> tuple[bytes, dict[str, str]]:
@@ -116,8 +135,16 @@ def signed_request(
     payload: dict[str, Any], signing_secret: str, *, timestamp: int | None = None
 ) -> tuple[bytes, dict[str, str]]:
     """The form body and headers Slack sends for an interactivity payload."""
-    body = urlencode({"payload": json.dumps(payload)})
-    return _signed(body, "application/x-www-form-urlencoded", signing_secret, timestamp)
+    return signed_form({"payload": json.dumps(payload)}, signing_secret, timestamp=timestamp)
+
+
+def signed_form(
+    fields: dict[str, str], signing_secret: str, *, timestamp: int | None = None
+) -> tuple[bytes, dict[str, str]]:
+    """A form body (an interactivity payload, a slash command) signed as Slack signs it."""
+    return _signed(
+        urlencode(fields), "application/x-www-form-urlencoded", signing_secret, timestamp
+    )
 
 
 def event_callback(event: dict[str, Any]) -> dict[str, Any]:

@@ -9,33 +9,9 @@ from app import job_names
 from app.db import Database
 from app.services import expenses
 from app.services.recovery import lost_jobs
-from models import Comment, Decision, Expense, SlackMessage
+from models import Comment, Decision, SlackMessage
 from models.base import utcnow
-from tests.factories import click, new_expense, pending_expense, person
-
-
-def age(db: Database, expense_id: uuid.UUID, minutes: int = 10) -> None:
-    with db.session() as session:
-        session.execute(
-            update(Expense)
-            .where(Expense.id == expense_id)
-            .values(updated_at=utcnow() - timedelta(minutes=minutes))
-        )
-
-
-def sent(db: Database, expense_id: uuid.UUID, kind: str, step: int | None = None) -> None:
-    with db.session() as session:
-        session.add(
-            SlackMessage(
-                dedupe_key=f"{kind}:{expense_id}:{step}:{uuid.uuid4().hex}",
-                expense_id=expense_id,
-                kind=kind,
-                step=step,
-                channel="C1",
-                ts="1.1",
-                sent_at=utcnow(),
-            )
-        )
+from tests.factories import age, click, new_expense, pending_expense, person, sent
 
 
 def jobs_for(db: Database, ids: set[uuid.UUID]) -> set[tuple[str, tuple[object, ...]]]:
