@@ -6,9 +6,9 @@ Dana, who has no manager, submits CARDS expenses at once: each card goes to the 
 channel. Meanwhile the Slack stand-in answers some chat.postMessage calls 429 with Retry-After.
 It also keeps Slack's own limit (about one a second per channel, short bursts) and counts each
 time the bot went over it. Alice's expenses go to her manager Bob by direct message: a different
-channel, which must not wait behind the burst. Their delivery time is measured twice in the same run: before the burst
-(the baseline) and during it. Prints the channel's pace, lost and doubled cards, and both DM
-delivery times.
+channel, which must not wait behind the burst. Their delivery time is measured twice in the same
+run: before the burst (the baseline) and during it. Prints the channel's pace, lost and doubled
+cards, and both DM delivery times.
 """
 
 import json
