@@ -84,10 +84,13 @@ class Settings(BaseSettings):
     openai_logprobs: bool = True
 
     policy_file: Path = DEFAULT_POLICY_FILE
+    # Uploaded receipts, named by their SHA-256; empty means DATA_DIR/receipts.
+    receipts_dir: Path | None = None
+    # Whether the model reads receipt images (PNG, JPEG) to compare them with the claim.
+    openai_vision: bool = False
 
-    # Request bodies: JSON and form bodies, uploads (multipart), and Slack's interactivity.
+    # JSON and form bodies; uploads are capped by the policy's receipt_max_bytes instead.
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
-    max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     # In the `limits` library's syntax; shared through Redis when the broker is Redis.
     rate_limit_per_token: str = "120/minute"
     rate_limit_per_address: str = "300/minute"
@@ -104,7 +107,9 @@ class Settings(BaseSettings):
     stuck_after_seconds: int = Field(default=120, ge=10)
     sweep_interval_seconds: float = Field(default=60.0, ge=1)
 
-    @field_validator("openai_api_key", "openai_base_url", "policy_file", mode="before")
+    @field_validator(
+        "openai_api_key", "openai_base_url", "policy_file", "receipts_dir", mode="before"
+    )
     @classmethod
     def _blank_is_unset(cls, value: object, info: ValidationInfo) -> object:
         """`KEY=` in a .env file means "not set", not an empty value."""
@@ -187,6 +192,10 @@ class Settings(BaseSettings):
         """The longest one review can take: every attempt timing out, with the longest waits."""
         retries = self.openai_max_retries
         return self.openai_timeout_seconds * (retries + 1) + SDK_MAX_BACKOFF_SECONDS * retries
+
+    @property
+    def receipts_root(self) -> Path:
+        return self.receipts_dir or self.data_dir / "receipts"
 
     @property
     def llm_enabled(self) -> bool:

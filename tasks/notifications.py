@@ -92,7 +92,7 @@ def post_approval_card(self: Task, expense_id: str, step: int) -> str:
     rendered_at = utcnow()
     try:
         with rt.db.session() as session:
-            view = load_card_view(session, eid, step, _receipt_hosts())
+            view = load_card_view(session, eid, step, _receipt_hosts(), rt.links)
             recipient = card_recipient(session, eid, step)
         card = Post(
             dedupe_key=card_key(eid, step),
@@ -143,7 +143,7 @@ def update_approval_card(self: Task, expense_id: str, step: int) -> str:
                 return "no card"
             raise NotReadyYet(f"card {card_key(eid, step)} is not posted yet")
         with rt.db.session() as session:
-            view = load_card_view(session, eid, step, _receipt_hosts())
+            view = load_card_view(session, eid, step, _receipt_hosts(), rt.links)
         # Rendering from current state makes this idempotent: a repeat shows the same card.
         for message in cards:
             rt.slack.chat_update(

@@ -47,6 +47,8 @@ class AuditAction(StrEnum):
     INFO_REQUESTED = "info_requested"
     ANSWERED = "answered"
     CANCELLED = "cancelled"
+    # The submitter uploaded a receipt file (its SHA-256 and type are in the details).
+    RECEIPT_ATTACHED = "receipt_attached"
     DECISION_REFUSED = "decision_refused"
     SLACK_REQUEST_REFUSED = "slack_request_refused"
     EMPLOYEE_ADDED = "employee_added"
