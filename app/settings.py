@@ -141,8 +141,9 @@ class Settings(BaseSettings):
             )
         if self.llm_time_budget >= self.task_time_limit_seconds:
             raise ValueError(
-                "OPENAI_TIMEOUT_SECONDS x (OPENAI_MAX_RETRIES + 1) plus the SDK's backoff "
-                f"({self.llm_time_budget:.0f}s) must be below TASK_TIME_LIMIT_SECONDS"
+                "OPENAI_TIMEOUT_SECONDS x (OPENAI_MAX_RETRIES + 1) plus the SDK's backoff, twice "
+                f"with OPENAI_VISION ({self.llm_time_budget:.0f}s), must be below "
+                "TASK_TIME_LIMIT_SECONDS"
             )
         if self.app_env is Environment.PRODUCTION:
             problems = self.production_problems()
@@ -189,9 +190,12 @@ class Settings(BaseSettings):
 
     @property
     def llm_time_budget(self) -> float:
-        """The longest one review can take: every attempt timing out, with the longest waits."""
+        """The longest one evaluation's LLM calls can take: every attempt timing out, waiting
+        the longest."""
         retries = self.openai_max_retries
-        return self.openai_timeout_seconds * (retries + 1) + SDK_MAX_BACKOFF_SECONDS * retries
+        one_call = self.openai_timeout_seconds * (retries + 1) + SDK_MAX_BACKOFF_SECONDS * retries
+        # With vision on, an expense with an uploaded image also has its receipt read.
+        return one_call * (2 if self.openai_vision else 1)
 
     @property
     def receipts_root(self) -> Path:
