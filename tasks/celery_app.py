@@ -21,6 +21,7 @@ TASK_MODULES = [
     "tasks.decision_requests",
     "tasks.witness",
     "tasks.conversation",
+    "tasks.receipts",
 ]
 # The witness task runs hourly and posts at most once per UTC day, so a missed beat costs an hour.
 WITNESS_CHECK_SECONDS = 3600.0

@@ -4,6 +4,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from app.domain.money import in_minor_units
+
 # Rounding and tax-line differences within this share of the claim are not a mismatch.
 TOTAL_TOLERANCE = Decimal("0.01")
 # A receipt dated a little apart from the claim (a late-night bill, a time zone) still matches.
@@ -43,8 +45,13 @@ class Claim:
     incurred_on: date | None
     merchant: str
 
+    @property
+    def amount_text(self) -> str:
+        return in_minor_units(self.amount, self.currency)
+
     def as_text(self) -> str:
-        return f"{self.amount} {self.currency}, {self.incurred_on or 'date ?'}, {self.merchant}"
+        day = self.incurred_on or "date ?"
+        return f"{self.amount_text} {self.currency}, {day}, {self.merchant}"
 
 
 def _words(text: str) -> set[str]:
@@ -64,7 +71,7 @@ def mismatches(reading: ReceiptReading, claim: Claim) -> list[str]:
         if not same_currency:
             found.append(f"currency {reading.currency} on the receipt, {claim.currency} claimed")
         elif abs(reading.total - claim.amount) > claim.amount * TOTAL_TOLERANCE:
-            found.append(f"total {reading.total} on the receipt, {claim.amount} claimed")
+            found.append(f"total {reading.total} on the receipt, {claim.amount_text} claimed")
     if reading.date is not None and claim.incurred_on is not None:
         apart = abs((reading.date - claim.incurred_on).days)
         if apart > DATE_TOLERANCE_DAYS:

@@ -5,8 +5,12 @@ from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
-from app.domain.audit import Actor, AuditAction, Channel, EventContext
+from app import job_names
+from app.db import enqueue_after_commit
+from app.domain.audit import POLICY_GATE, Actor, AuditAction, Channel, EventContext
 from app.domain.errors import NotFound
+from app.domain.gate import GateDecision
+from app.domain.policy import Policy
 from app.domain.receipt_files import ReceiptType
 from app.domain.workflow import Status
 from app.services import audit
@@ -15,7 +19,8 @@ from models import Employee, Expense
 from models.base import utcnow
 
 # Until it is decided: before evaluation the rules read it; while waiting, approvers see it.
-ATTACHABLE = frozenset({Status.SUBMITTED, Status.PENDING_APPROVAL, Status.NEEDS_INFO})
+WAITING_FOR_HUMAN = frozenset({Status.PENDING_APPROVAL, Status.NEEDS_INFO})
+ATTACHABLE = WAITING_FOR_HUMAN | {Status.SUBMITTED}
 
 
 class Attached(StrEnum):
@@ -70,4 +75,45 @@ def attach(
     session.flush()
     if expense.status != Status.SUBMITTED.value:
         refresh_cards(session, expense)
+    enqueue_after_commit(session, job_names.CHECK_RECEIPT, str(expense.id), sha256)
     return Attached.ATTACHED
+
+
+def is_current(expense: Expense, sha256: str) -> bool:
+    """Still the expense's uploaded receipt: a later upload makes an earlier check moot."""
+    return expense.receipt_content_type is not None and expense.receipt_sha256 == sha256
+
+
+def record_check(
+    session: Session, expense_id: uuid.UUID, sha256: str, decision: GateDecision, policy: Policy
+) -> bool:
+    """Store the rules' results with the receipt, if they changed; False if nothing did."""
+    expense = session.get(Expense, expense_id, with_for_update=True, populate_existing=True)
+    if expense is None or not is_current(expense, sha256):
+        return False
+    if Status(expense.status) not in WAITING_FOR_HUMAN:
+        return False
+    trace = [dict(r.as_dict()) for r in decision.rule_trace]
+    # A redelivered job finds its own result already stored.
+    if trace == expense.rule_trace and list(decision.reasons) == expense.route_reasons:
+        return False
+    expense.rule_trace = trace
+    expense.route_reasons = list(decision.reasons)
+    expense.updated_at = utcnow()
+    audit.record(
+        session,
+        expense_id=expense.id,
+        actor=POLICY_GATE,
+        action=AuditAction.RECEIPT_CHECKED,
+        channel=Channel.WORKER,
+        from_status=expense.status,
+        to_status=expense.status,
+        reason="; ".join(decision.reasons) or None,
+        context=EventContext(
+            policy_version=policy.version,
+            rule_trace=decision.rule_trace,
+            details={"sha256": sha256},
+        ),
+    )
+    refresh_cards(session, expense)
+    return True

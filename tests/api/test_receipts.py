@@ -5,6 +5,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -16,9 +17,13 @@ from sqlalchemy import select
 
 from app import job_names
 from app.db import Database
+from app.domain.advice import LlmUnavailable
+from app.domain.gate import route_expense
+from app.domain.receipt_check import ReceiptUnread
 from app.domain.rules import evaluate_rules
 from app.policy_loader import load_policy
 from app.receipt_links import LINK_SECONDS, ReceiptLinks
+from app.services import receipts
 from app.services.evaluation import facts_of
 from app.services.history import history_of
 from app.settings import DEFAULT_POLICY_FILE, Settings
@@ -76,6 +81,10 @@ def events(db: Database, expense_id: uuid.UUID, action: str) -> list[AuditEvent]
 
 def files_in(root: Path) -> list[Path]:
     return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+
+
+def queued(jobs: JobRecorder, since: int) -> list[tuple[str, tuple[object, ...]]]:
+    return [(j.task, tuple(j.args)) for j in jobs.jobs[since:]]
 
 
 def settings_of(client: TestClient) -> Settings:
@@ -214,9 +223,7 @@ def test_a_waiting_card_is_redrawn_with_a_signed_link_that_serves_the_file(
     data = png()
     seen = len(jobs.jobs)
     assert upload(client, alice, expense_id, data).status_code == 201
-    assert (job_names.UPDATE_APPROVAL_CARD, (str(expense_id), 0)) in [
-        (j.task, tuple(j.args)) for j in jobs.jobs[seen:]
-    ]
+    assert (job_names.UPDATE_APPROVAL_CARD, (str(expense_id), 0)) in queued(jobs, seen)
     links = ReceiptLinks(settings_of(client))
     with db.session() as session:
         view = load_card_view(session, expense_id, 0, links=links)
@@ -273,3 +280,39 @@ def test_no_receipt_once_the_expense_is_decided(
     response = upload(client, alice, expense_id, png())
     assert response.status_code == 409
     assert stored(db, expense_id).receipt_content_type is None
+
+
+def test_a_receipt_after_the_gate_is_checked_once_and_the_status_stays(
+    client: TestClient,
+    db: Database,
+    jobs: JobRecorder,
+    person: PersonFactory,
+    pending_expense: ExpenseFactory,
+) -> None:
+    alice = person()
+    expense_id = pending_expense(alice)
+    seen = len(jobs.jobs)
+    sha256 = upload(client, alice, expense_id, png()).json()["sha256"]
+    assert (job_names.CHECK_RECEIPT, (str(expense_id), sha256)) in queued(jobs, seen)
+    # What the job computes: the gate's view with the receipt (vision off: not read).
+    policy = load_policy(DEFAULT_POLICY_FILE)
+    with db.session() as session:
+        expense = session.get(Expense, expense_id)
+        assert expense is not None
+        facts = replace(facts_of(expense, policy), receipt_reading=ReceiptUnread("off"))
+        decision = route_expense(policy, facts, LlmUnavailable("not configured"))
+    for attempt in range(2):  # a redelivered job changes nothing the second time
+        with db.session() as session:
+            changed = receipts.record_check(session, expense_id, sha256, decision, policy)
+        assert changed is (attempt == 0)
+    expense = stored(db, expense_id)
+    assert expense.status == "pending_approval"
+    trace = {r["rule"]: r for r in expense.rule_trace or []}
+    assert trace["receipt_present"]["passed"] is True
+    assert trace["receipt_matches"]["detail"] == "receipt not read: off"
+    [checked] = events(db, expense_id, "receipt_checked")
+    assert checked.details["sha256"] == sha256
+    # A newer upload makes a check of the older one moot.
+    upload(client, alice, expense_id, png())
+    with db.session() as session:
+        assert not receipts.record_check(session, expense_id, sha256, decision, policy)

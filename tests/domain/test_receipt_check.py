@@ -93,3 +93,11 @@ def test_a_matching_unread_or_missing_receipt_passes_and_says_why() -> None:
     unread = receipt_matches(POLICY, facts(ReceiptUnread("OPENAI_VISION is off")), None)
     assert (unread.passed, unread.detail) == (True, "receipt not read: OPENAI_VISION is off")
     assert receipt_matches(POLICY, facts(None), None).detail == "no uploaded receipt to read"
+
+
+def test_the_claim_is_shown_with_its_currency_s_decimals() -> None:
+    """Amounts are stored with four decimals; the card shows the claim as it was made."""
+    stored = Claim(Decimal("1500.0000"), "USD", None, "Grand Hotel")
+    assert stored.as_text() == "1500.00 USD, date ?, Grand Hotel"
+    [mismatch] = mismatches(reading(total="1900.00", currency="USD", merchant=None), stored)
+    assert mismatch == "total 1900.00 on the receipt, 1500.00 claimed"
