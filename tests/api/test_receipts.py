@@ -113,6 +113,8 @@ def test_the_type_comes_from_the_content_not_the_name(
     assert path.read_bytes() == data
     expense = stored(db, expense_id)
     assert (expense.receipt_sha256, expense.receipt_content_type) == (sha256, "image/png")
+    shown = client.get(f"/expenses/{expense_id}", headers=alice.auth).json()
+    assert shown["receipt_file"] == {"sha256": sha256, "content_type": "image/png"}
     [event] = events(db, expense_id, "receipt_attached")
     assert (event.details["sha256"], event.details["content_type"]) == (sha256, "image/png")
 
