@@ -1,6 +1,7 @@
 """Background job names, shared by the services that queue jobs and the tasks that run them."""
 
 EVALUATE_EXPENSE = "tasks.evaluation.evaluate_expense"
+CHECK_RECEIPT = "tasks.receipts.check_receipt"
 POST_APPROVAL_CARD = "tasks.notifications.post_approval_card"
 UPDATE_APPROVAL_CARD = "tasks.notifications.update_approval_card"
 POST_COMMENT = "tasks.notifications.post_comment"

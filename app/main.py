@@ -15,6 +15,7 @@ from app.api import (
     errors,
     expenses,
     health,
+    receipts,
 )
 from app.api.body_limit import BodyLimit
 from app.api.http_metrics import HttpMetrics
@@ -22,6 +23,7 @@ from app.api.problems import add_problem_schemas
 from app.api.rate_limit import AddressLimit, TokenLimiter
 from app.db import Database, JobSender
 from app.logs import configure_logging
+from app.policy_loader import load_policy
 from app.settings import Settings, get_settings
 from app.web import pages
 from slack.bolt import build_bolt_app
@@ -64,8 +66,11 @@ def create_app(settings: Settings | None = None, job_sender: JobSender | None = 
     errors.install(api)
     # Added innermost first: a request meets the request id, then metrics, then the address
     # limit, then the body limit.
+    policy_file = settings.policy_file
     api.add_middleware(
-        BodyLimit, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes
+        BodyLimit,
+        max_body=settings.max_body_bytes,
+        max_upload=lambda: load_policy(policy_file).receipt_max_bytes,
     )
     api.add_middleware(
         AddressLimit,
@@ -77,6 +82,7 @@ def create_app(settings: Settings | None = None, job_sender: JobSender | None = 
     api.include_router(health.router)
     api.include_router(expenses.router)
     api.include_router(conversation.router)
+    api.include_router(receipts.router)
     api.include_router(audit.router)
     api.include_router(admin.router)
     api.include_router(admin_deliveries.router)

@@ -84,10 +84,13 @@ class Settings(BaseSettings):
     openai_logprobs: bool = True
 
     policy_file: Path = DEFAULT_POLICY_FILE
+    # Uploaded receipts, named by their SHA-256; empty means DATA_DIR/receipts.
+    receipts_dir: Path | None = None
+    # Whether the model reads receipt images (PNG, JPEG) to compare them with the claim.
+    openai_vision: bool = False
 
-    # Request bodies: JSON and form bodies, uploads (multipart), and Slack's interactivity.
+    # JSON and form bodies; uploads are capped by the policy's receipt_max_bytes instead.
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
-    max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     # In the `limits` library's syntax; shared through Redis when the broker is Redis.
     rate_limit_per_token: str = "120/minute"
     rate_limit_per_address: str = "300/minute"
@@ -106,7 +109,9 @@ class Settings(BaseSettings):
     # How often the scheduler looks for steps to remind, escalate or expire.
     timers_tick_seconds: float = Field(default=60.0, ge=1)
 
-    @field_validator("openai_api_key", "openai_base_url", "policy_file", mode="before")
+    @field_validator(
+        "openai_api_key", "openai_base_url", "policy_file", "receipts_dir", mode="before"
+    )
     @classmethod
     def _blank_is_unset(cls, value: object, info: ValidationInfo) -> object:
         """`KEY=` in a .env file means "not set", not an empty value."""
@@ -138,8 +143,9 @@ class Settings(BaseSettings):
             )
         if self.llm_time_budget >= self.task_time_limit_seconds:
             raise ValueError(
-                "OPENAI_TIMEOUT_SECONDS x (OPENAI_MAX_RETRIES + 1) plus the SDK's backoff "
-                f"({self.llm_time_budget:.0f}s) must be below TASK_TIME_LIMIT_SECONDS"
+                "OPENAI_TIMEOUT_SECONDS x (OPENAI_MAX_RETRIES + 1) plus the SDK's backoff, twice "
+                f"with OPENAI_VISION ({self.llm_time_budget:.0f}s), must be below "
+                "TASK_TIME_LIMIT_SECONDS"
             )
         if self.app_env is Environment.PRODUCTION:
             problems = self.production_problems()
@@ -186,9 +192,16 @@ class Settings(BaseSettings):
 
     @property
     def llm_time_budget(self) -> float:
-        """The longest one review can take: every attempt timing out, with the longest waits."""
+        """The longest one evaluation's LLM calls can take: every attempt timing out, waiting
+        the longest."""
         retries = self.openai_max_retries
-        return self.openai_timeout_seconds * (retries + 1) + SDK_MAX_BACKOFF_SECONDS * retries
+        one_call = self.openai_timeout_seconds * (retries + 1) + SDK_MAX_BACKOFF_SECONDS * retries
+        # With vision on, an expense with an uploaded image also has its receipt read.
+        return one_call * (2 if self.openai_vision else 1)
+
+    @property
+    def receipts_root(self) -> Path:
+        return self.receipts_dir or self.data_dir / "receipts"
 
     @property
     def llm_enabled(self) -> bool:

@@ -36,8 +36,11 @@ class Expense(Base):
     description: Mapped[str] = mapped_column(Text)
     incurred_on: Mapped[date] = mapped_column(Date)
     receipt_url: Mapped[str | None] = mapped_column(String(2048))
-    # SHA-256 of the receipt link, to find the same receipt claimed again.
+    # SHA-256 of the receipt, to find the same receipt claimed again: of the uploaded file's
+    # bytes when there is one (the file is stored under it), else of the link.
     receipt_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    # The uploaded receipt's type as read from its content; None when nothing was uploaded.
+    receipt_content_type: Mapped[str | None] = mapped_column(String(32))
 
     status: Mapped[Status] = mapped_column(STATUS_TYPE, index=True)
     # Roles that must approve, in order, and the index of the step now waiting.

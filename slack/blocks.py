@@ -76,6 +76,9 @@ class CardView:
     decisions: tuple[DecisionView, ...] = field(default_factory=tuple)
     escalation: EscalationView | None = None
     conversation: tuple[NoteView, ...] = field(default_factory=tuple)
+    # The uploaded receipt: an expiring signed link through the app, and the file's type.
+    receipt_file_url: str | None = None
+    receipt_file_type: str | None = None
 
     @property
     def awaiting_this_step(self) -> bool:
@@ -98,13 +101,21 @@ def _who(slack_user_id: str | None, name: str) -> str:
     return f"<@{slack_user_id}>" if slack_user_id else escape(name)
 
 
-def _receipt_text(view: CardView) -> str:
-    if not view.receipt_url:
-        return "none"
-    if not view.receipt_counted:
-        return "link not counted (not https on an allowed receipt host)"
+def _link(url: str, label: str) -> str:
     # Inside <url|label> only & < > are escaped; a | would end the URL early.
-    return f"<{escape(view.receipt_url).replace('|', '%7C')}|open receipt>"
+    return f"<{escape(url).replace('|', '%7C')}|{label}>"
+
+
+def _receipt_text(view: CardView) -> str:
+    lines = []
+    if view.receipt_file_url:
+        kind = (view.receipt_file_type or "file").rsplit("/", 1)[-1].upper()
+        lines.append(_link(view.receipt_file_url, f"open uploaded receipt ({escape(kind)})"))
+    if view.receipt_url and not view.receipt_counted:
+        lines.append("link not counted (not https on an allowed receipt host)")
+    elif view.receipt_url:
+        lines.append(_link(view.receipt_url, "open receipt"))
+    return "\n".join(lines) or "none"
 
 
 def _advice_text(advice: Advice | None) -> str:

@@ -10,6 +10,7 @@ from app.domain.errors import NotFound
 from app.domain.money import in_minor_units
 from app.domain.receipts import counts_as_receipt
 from app.domain.workflow import Status
+from app.receipt_links import ReceiptLinks
 from app.services.routing import plan_of, step_at, steps_of
 from models import Comment, Decision, Employee, Expense
 from slack.blocks import CardView, DecisionView, EscalationView, NoteView
@@ -63,13 +64,19 @@ def _step_labels(session: Session, expense: Expense) -> tuple[str, ...]:
 
 
 def load_card_view(
-    session: Session, expense_id: uuid.UUID, step: int, receipt_hosts: Collection[str] = ()
+    session: Session,
+    expense_id: uuid.UUID,
+    step: int,
+    receipt_hosts: Collection[str] = (),
+    links: ReceiptLinks | None = None,
 ) -> CardView:
+    """`links` signs the uploaded receipt's link; without it the card shows none."""
     expense = session.get(Expense, expense_id)
     if expense is None:
         raise NotFound(f"no expense {expense_id}")
     submitter = session.get(Employee, expense.submitter_id)
     assert submitter is not None  # foreign key
+    uploaded = expense.receipt_sha256 if expense.receipt_content_type else None
     return CardView(
         expense_id=str(expense.id),
         step=step,
@@ -92,4 +99,6 @@ def load_card_view(
         decisions=decision_views(session, expense.id),
         conversation=conversation_views(session, expense.id),
         escalation=escalation_view(session, expense.id, step),
+        receipt_file_url=links.url(uploaded) if links and uploaded else None,
+        receipt_file_type=expense.receipt_content_type,
     )

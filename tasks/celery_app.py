@@ -22,6 +22,7 @@ TASK_MODULES = [
     "tasks.witness",
     "tasks.timers",
     "tasks.conversation",
+    "tasks.receipts",
 ]
 # The witness task runs hourly and posts at most once per UTC day, so a missed beat costs an hour.
 WITNESS_CHECK_SECONDS = 3600.0

@@ -1,10 +1,13 @@
 """Evaluates a submitted expense: hard rules, then the LLM reviewer, then the gate."""
 
 import uuid
+from dataclasses import replace
 
 from sqlalchemy.exc import OperationalError
 
 from app.domain.gate import Route, route_expense
+from app.domain.receipt_check import ReceiptReading, ReceiptUnread
+from app.domain.receipt_files import ReceiptType
 from app.domain.rules import evaluate_rules
 from app.domain.workflow import Status
 from app.job_names import EVALUATE_EXPENSE
@@ -15,7 +18,16 @@ from app.services.evaluation import facts_of, record_gate_decision
 from app.services.history import history_of
 from models import Expense
 from tasks.celery_app import celery_app
-from tasks.runtime import runtime
+from tasks.runtime import Runtime, runtime
+
+
+def read_uploaded_receipt(
+    rt: Runtime, sha256: str, content_type: str
+) -> ReceiptReading | ReceiptUnread:
+    data = rt.receipts.read(sha256)
+    if data is None:
+        return ReceiptUnread("the stored receipt file is missing")
+    return rt.reviewer.read_receipt(data, ReceiptType(content_type))
 
 
 @celery_app.task(  # type: ignore[untyped-decorator]
@@ -36,6 +48,11 @@ def evaluate_expense(expense_id: str) -> str:
         review = review_input(
             facts, expense.merchant, expense.description, expense.incurred_on.isoformat()
         )
+        uploaded = expense.receipt_sha256, expense.receipt_content_type
+    if uploaded[0] and uploaded[1]:
+        # Read outside the transaction too; its figures become the receipt_matches rule.
+        reading = read_uploaded_receipt(rt, uploaded[0], uploaded[1])
+        facts = replace(facts, receipt_reading=reading)
     # The LLM call holds no transaction open: it can take seconds. It fails into "no advice",
     # never into a task retry, so the SDK's retries are the only ones around it.
     advice = rt.reviewer.review(review, policy, evaluate_rules(policy, facts))

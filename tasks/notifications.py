@@ -92,7 +92,7 @@ def post_step_card(eid: uuid.UUID, step: int, dedupe_key: str) -> str:
     approvals = rt.settings.slack_approvals_channel
     rendered_at = utcnow()
     with rt.db.session() as session:
-        view = load_card_view(session, eid, step, _receipt_hosts())
+        view = load_card_view(session, eid, step, _receipt_hosts(), rt.links)
         recipient = card_recipient(session, eid, step)
         deputy = _deputy(session, eid, step)
     card = Post(
@@ -166,7 +166,7 @@ def update_approval_card(self: Task, expense_id: str, step: int) -> str:
                 return "no card"
             raise NotReadyYet(f"card {card_key(eid, step)} is not posted yet")
         with rt.db.session() as session:
-            view = load_card_view(session, eid, step, _receipt_hosts())
+            view = load_card_view(session, eid, step, _receipt_hosts(), rt.links)
         # Rendering from current state makes this idempotent: a repeat shows the same card.
         for message in cards:
             rt.slack.chat_update(

@@ -9,6 +9,8 @@ from slack_sdk import WebClient
 
 from app.db import Database
 from app.llm.reviewer import Reviewer, make_reviewer
+from app.receipt_links import ReceiptLinks
+from app.receipt_store import ReceiptStore
 from app.settings import Settings, get_settings
 from slack.client import make_web_client
 from tasks.celery_app import send_jobs
@@ -20,6 +22,14 @@ class Runtime:
     db: Database
     slack: WebClient
     reviewer: Reviewer
+
+    @property
+    def links(self) -> ReceiptLinks:
+        return ReceiptLinks(self.settings)
+
+    @property
+    def receipts(self) -> ReceiptStore:
+        return ReceiptStore(self.settings.receipts_root)
 
 
 @lru_cache(maxsize=1)

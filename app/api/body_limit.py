@@ -1,5 +1,7 @@
 """Refuses request bodies over their limit with 413, without reading past the limit."""
 
+from collections.abc import Callable
+
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -9,6 +11,8 @@ from app.api.problems import problem_response
 # Slack's interactivity payloads carry the whole message they came from.
 SLACK_MAX_BODY_BYTES = 1024 * 1024
 SLACK_PATH = "/slack/events"
+# Room for a multipart body's boundaries and part headers around the file itself.
+MULTIPART_OVERHEAD_BYTES = 16 * 1024
 
 
 class BodyTooLarge(HTTPException):
@@ -19,16 +23,17 @@ class BodyTooLarge(HTTPException):
 
 
 class BodyLimit:
-    def __init__(self, app: ASGIApp, *, max_body: int, max_upload: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_body: int, max_upload: Callable[[], int]) -> None:
         self.app = app
         self.max_body = max_body
+        # Asked per request: the policy sets it and may change while the app runs.
         self.max_upload = max_upload
 
     def _limit(self, scope: Scope, headers: Headers) -> int:
         if scope["path"] == SLACK_PATH:
             return SLACK_MAX_BODY_BYTES
         if headers.get("content-type", "").startswith("multipart/form-data"):
-            return self.max_upload
+            return self.max_upload() + MULTIPART_OVERHEAD_BYTES
         return self.max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

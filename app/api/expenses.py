@@ -20,6 +20,7 @@ from app.api.schemas import (
     DecisionOut,
     ExpenseIn,
     ExpenseOut,
+    ReceiptFileOut,
     TimelineOut,
 )
 from app.db import Database
@@ -125,6 +126,11 @@ def expense_view(
         description=expense.description,
         incurred_on=expense.incurred_on,
         receipt_url=expense.receipt_url,
+        receipt_file=(
+            ReceiptFileOut(sha256=expense.receipt_sha256, content_type=expense.receipt_content_type)
+            if expense.receipt_sha256 and expense.receipt_content_type
+            else None
+        ),
         steps=expense.steps,
         current_step=expense.current_step,
         route_reasons=expense.route_reasons,

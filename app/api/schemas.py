@@ -221,6 +221,11 @@ class AuditEventOut(BaseModel):
     created_at: datetime
 
 
+class ReceiptFileOut(BaseModel):
+    sha256: str
+    content_type: str
+
+
 class ExpenseOut(BaseModel):
     id: uuid.UUID
     status: Status
@@ -231,6 +236,9 @@ class ExpenseOut(BaseModel):
     description: str
     incurred_on: date
     receipt_url: str | None
+    receipt_file: ReceiptFileOut | None = Field(
+        default=None, description="The uploaded receipt: its SHA-256 and type, if any"
+    )
     steps: list[str]
     current_step: int
     route_reasons: list[str]

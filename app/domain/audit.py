@@ -47,6 +47,10 @@ class AuditAction(StrEnum):
     INFO_REQUESTED = "info_requested"
     ANSWERED = "answered"
     CANCELLED = "cancelled"
+    # The submitter uploaded a receipt file (its SHA-256 and type are in the details).
+    RECEIPT_ATTACHED = "receipt_attached"
+    # The rules ran again with a receipt uploaded after the gate; the status stayed.
+    RECEIPT_CHECKED = "receipt_checked"
     DECISION_REFUSED = "decision_refused"
     SLACK_REQUEST_REFUSED = "slack_request_refused"
     EMPLOYEE_ADDED = "employee_added"

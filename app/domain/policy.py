@@ -19,6 +19,7 @@ DEFAULT_MAX_AMOUNT = Decimal("100000")
 DEFAULT_MAX_CLAIM_AGE_DAYS = 365
 # Models overstate the confidence they write; without logprobs the gate sees this share of it.
 DEFAULT_SELF_REPORTED_FACTOR = 0.9
+DEFAULT_RECEIPT_MAX_BYTES = 10 * 1024 * 1024
 HOST_PATTERN = re.compile(r"(\*\.)?([a-z0-9-]+\.)*[a-z0-9-]+")
 
 
@@ -38,6 +39,8 @@ class Policy:
     max_claim_age_days: int = DEFAULT_MAX_CLAIM_AGE_DAYS
     # Hosts whose https links count as a receipt ("files.corp.example", "*.corp.example").
     receipt_hosts: frozenset[str] = frozenset()
+    # The largest receipt file an upload may carry.
+    receipt_max_bytes: int = DEFAULT_RECEIPT_MAX_BYTES
     # Whether a submitter sees the model's reasons, or only its recommendation.
     show_ai_reasons_to_submitter: bool = False
     routing: RoutingPolicy = RoutingPolicy()
@@ -156,6 +159,7 @@ def parse_policy(raw: Mapping[str, Any]) -> Policy:
         max_amount=_decimal(raw, "max_amount") if "max_amount" in raw else DEFAULT_MAX_AMOUNT,
         max_claim_age_days=_positive_int(raw, "max_claim_age_days", DEFAULT_MAX_CLAIM_AGE_DAYS),
         receipt_hosts=_receipt_hosts(raw),
+        receipt_max_bytes=_positive_int(raw, "receipt_max_bytes", DEFAULT_RECEIPT_MAX_BYTES),
         show_ai_reasons_to_submitter=show_reasons,
         audit_witness_channel=witness.strip() if witness else None,
         routing=parse_routing(raw),

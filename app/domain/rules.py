@@ -10,6 +10,7 @@ from typing import Any
 from app.domain.history import History
 from app.domain.policy import Policy
 from app.domain.policy_clauses import Forbidden, RuleAction
+from app.domain.receipt_check import Claim, ReceiptReading, ReceiptUnread, mismatches
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +27,8 @@ class ExpenseFacts:
     incurred_on: date | None = None
     # Read from the database by the caller; the rules stay pure.
     history: History = field(default_factory=History)
+    # What a vision model read off the uploaded receipt, or why it was not read; None: no upload.
+    receipt_reading: ReceiptReading | ReceiptUnread | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +195,20 @@ def calendar_day(policy: Policy, facts: ExpenseFacts, amount: Decimal | None) ->
     return RuleResult("weekend_or_holiday", True, "a working day or not flagged", str(day))
 
 
+def receipt_matches(policy: Policy, facts: ExpenseFacts, amount: Decimal | None) -> RuleResult:
+    name, reading = "receipt_matches", facts.receipt_reading
+    if reading is None:
+        return RuleResult(name, True, "no uploaded receipt to read")
+    if isinstance(reading, ReceiptUnread):
+        return RuleResult(name, True, f"receipt not read: {reading.reason}")
+    claim = Claim(facts.amount, facts.currency, facts.incurred_on, facts.merchant)
+    found = mismatches(reading, claim)
+    claimed = claim.as_text()
+    if not found:
+        return RuleResult(name, True, "the receipt matches the claim", reading.as_text(), claimed)
+    return RuleResult(name, False, "; ".join(found), reading.as_text(), claimed)
+
+
 RULES: tuple[Rule, ...] = (
     currency_convertible,
     category_allowed,
@@ -199,6 +216,7 @@ RULES: tuple[Rule, ...] = (
     receipt_present,
     forbidden_merchant,
     forbidden_keyword,
+    receipt_matches,
     duplicate,
     monthly_cap,
     calendar_day,

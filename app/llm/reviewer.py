@@ -18,7 +18,10 @@ from app.domain.advice import Advice, LlmAdvice, LlmUnavailable, Recommendation
 from app.domain.confidence import TokenLogprob, judged_confidence, recommendation_probability
 from app.domain.policy import Policy
 from app.domain.prompt_clauses import clauses_text, policy_clauses, rule_trace_text
+from app.domain.receipt_check import ReceiptReading, ReceiptUnread
+from app.domain.receipt_files import ReceiptType
 from app.domain.rules import ExpenseFacts, RuleResult
+from app.llm.receipt_reader import read_receipt
 from app.metrics import LLM_ERRORS, LLM_SECONDS, LLM_TOKENS
 from app.settings import MODEL_NAME_MAX, Settings
 
@@ -85,10 +88,15 @@ class Reviewer(Protocol):
         self, review: "ReviewInput", policy: Policy, trace: Sequence[RuleResult]
     ) -> Advice: ...
 
+    def read_receipt(self, data: bytes, kind: ReceiptType) -> ReceiptReading | ReceiptUnread: ...
+
 
 class DisabledReviewer:
     def review(self, review: ReviewInput, policy: Policy, trace: Sequence[RuleResult]) -> Advice:
         return LlmUnavailable("LLM reviewer is not configured")
+
+    def read_receipt(self, data: bytes, kind: ReceiptType) -> ReceiptReading | ReceiptUnread:
+        return ReceiptUnread("LLM reviewer is not configured")
 
 
 def review_input(
@@ -142,6 +150,7 @@ class OpenAIReviewer:
         key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "unused"
         self.model = settings.openai_model
         self.logprobs = settings.openai_logprobs
+        self.vision = settings.openai_vision
         self._client = openai.OpenAI(
             api_key=key,
             base_url=settings.openai_base_url,
@@ -151,6 +160,11 @@ class OpenAIReviewer:
                 event_hooks={"response": [_ignore_server_delays]}
             ),
         )
+
+    def read_receipt(self, data: bytes, kind: ReceiptType) -> ReceiptReading | ReceiptUnread:
+        if not self.vision:
+            return ReceiptUnread("OPENAI_VISION is off")
+        return read_receipt(self._client, self.model, data, kind)
 
     def review(self, review: ReviewInput, policy: Policy, trace: Sequence[RuleResult]) -> Advice:
         """Ask the model, timing the call and counting what went wrong, if anything did."""

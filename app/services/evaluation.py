@@ -35,13 +35,13 @@ from models.base import utcnow
 
 
 def facts_of(expense: Expense, policy: Policy, history: History | None = None) -> ExpenseFacts:
-    """What the rules read; a receipt link counts only on a host the policy allows."""
+    """What the rules read: an uploaded receipt counts, a link only on a host the policy allows."""
     counted = counts_as_receipt(expense.receipt_url, policy.receipt_hosts)
     return ExpenseFacts(
         amount=expense.amount,
         currency=expense.currency,
         category=expense.category.strip().lower(),
-        has_receipt=counted,
+        has_receipt=counted or expense.receipt_content_type is not None,
         uncounted_receipt_link=bool(expense.receipt_url) and not counted,
         merchant=expense.merchant,
         description=expense.description,

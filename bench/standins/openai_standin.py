@@ -5,9 +5,14 @@ LLM-ERROR (500, asking for a long Retry-After) or LLM-REJECT make it misbehave o
 anything else gets a confident "approve". Asked for logprobs, it returns them, putting 0.99 on
 its recommendation; LLM-UNSURE puts 0.6 there (while still writing 0.99), LLM-NOLOGPROBS
 returns none, like a server without them.
+
+Asked to read a receipt image (the `receipt_figures` schema), it cannot read pixels: it answers
+with the JSON a test wrote after RECEIPT-FIGURES: in the image's bytes, or all nulls.
 """
 
 import asyncio
+import base64
+import binascii
 import json
 import math
 import re
@@ -21,6 +26,23 @@ from fastapi.responses import JSONResponse
 
 EXPECTED_KEY = "sk-standin-" + secrets.token_hex(16)
 _DATA = re.compile(r"<<EXPENSE [0-9a-f]+>>\n(.*)\n<<END EXPENSE [0-9a-f]+>>", re.S)
+RECEIPT_FIGURES_MARKER = b"RECEIPT-FIGURES:"
+UNREADABLE = {"total": None, "currency": None, "date": None, "merchant": None}
+
+
+def _receipt_figures(body: dict[str, Any]) -> dict[str, Any] | None:
+    """The figures embedded in the request's image, all nulls if none; None if no image."""
+    for part in body["messages"][-1].get("content", []):
+        if not isinstance(part, dict) or part.get("type") != "image_url":
+            continue
+        url = part["image_url"]["url"]
+        try:
+            image = base64.b64decode(url.split(",", 1)[1], validate=True)
+        except (IndexError, binascii.Error):
+            return None
+        _, marker, figures = image.partition(RECEIPT_FIGURES_MARKER)
+        return dict(json.loads(figures)) if marker else dict(UNREADABLE)
+    return None
 
 
 def _logprobs(content: str, recommendation_probability: float) -> dict[str, Any]:
@@ -83,8 +105,14 @@ def create_openai_standin(*, delay_seconds: float = 0.0) -> FastAPI:
             )
         body = await request.json()
         app.state.requests.append(body)
-        if body.get("response_format", {}).get("type") != "json_schema" or not body.get("model"):
+        response_format = body.get("response_format", {})
+        if response_format.get("type") != "json_schema" or not body.get("model"):
             return JSONResponse({"error": {"message": "json_schema required"}}, status_code=400)
+        if response_format["json_schema"]["name"] == "receipt_figures":
+            figures = _receipt_figures(body)
+            if figures is None:
+                return JSONResponse({"error": {"message": "no image"}}, status_code=400)
+            return JSONResponse(_completion(body["model"], json.dumps(figures)))
         match = _DATA.search(body["messages"][-1]["content"])
         if match is None:
             return JSONResponse({"error": {"message": "no delimited expense"}}, status_code=400)

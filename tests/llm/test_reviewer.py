@@ -2,38 +2,19 @@
 
 import json
 import time
-from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
 
 from app.domain.advice import ConfidenceMethod, LlmAdvice, LlmUnavailable, Recommendation
 from app.domain.rules import ExpenseFacts, evaluate_rules
-from app.llm.reviewer import PROMPT_VERSION, OpenAIReviewer, review_input
+from app.llm.reviewer import PROMPT_VERSION, review_input
 from app.policy_loader import load_policy
 from app.settings import DEFAULT_POLICY_FILE, Settings
-from bench.standins.openai_standin import EXPECTED_KEY, create_openai_standin
 from bench.standins.server import ServerThread
+from tests.llm.conftest import reviewer
 
 POLICY = load_policy(DEFAULT_POLICY_FILE)
-
-
-@pytest.fixture(scope="module")
-def standin() -> Iterator[ServerThread]:
-    with ServerThread(create_openai_standin()) as server:
-        yield server
-
-
-def reviewer(standin: ServerThread, **values: object) -> OpenAIReviewer:
-    settings = Settings(
-        _env_file=None,
-        app_env="development",
-        openai_base_url=f"{standin.url}/v1",
-        openai_api_key=EXPECTED_KEY,
-        openai_model="standin-model",
-        **values,  # type: ignore[arg-type]
-    )
-    return OpenAIReviewer(settings)
 
 
 def ask(

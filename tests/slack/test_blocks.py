@@ -178,3 +178,20 @@ def test_outcome_notices_name_every_ending(status: Status, phrase: str) -> None:
     text = outcome_notice(status=status, amount="5.00", currency="USD", merchant="M", decisions=())
     assert phrase in text
     assert "rejected" not in text.replace("not rejected", "")
+
+
+def test_an_uploaded_receipt_is_linked_through_the_app() -> None:
+    url = "https://bot.example/receipts/" + "ab" * 32 + "?sig=abc|def&x<y"
+    blocks = approval_card(view(receipt_file_url=url, receipt_file_type="image/png"))
+    check_blocks(blocks)
+    text = all_text(blocks)
+    # Escaped, and a | inside the URL cannot end it early.
+    link = "<https://bot.example/receipts/" + "ab" * 32 + "?sig=abc%7Cdef&amp;x&lt;y"
+    assert link + "|open uploaded receipt (PNG)>" in text
+    assert "*Receipt:*\\nnone" not in text
+
+
+def test_a_card_without_an_upload_has_no_receipt_file_link() -> None:
+    text = all_text(approval_card(view()))
+    assert "uploaded receipt" not in text
+    assert "*Receipt:*\\nnone" in text
