@@ -1,6 +1,8 @@
 """Background job names, shared by the services that queue jobs and the tasks that run them."""
 
 EVALUATE_EXPENSE = "tasks.evaluation.evaluate_expense"
+# Many evaluations in one message: what the API's job relay sends (app/job_relay.py).
+EVALUATE_EXPENSES = "tasks.evaluation.evaluate_expenses"
 POST_APPROVAL_CARD = "tasks.notifications.post_approval_card"
 UPDATE_APPROVAL_CARD = "tasks.notifications.update_approval_card"
 POST_COMMENT = "tasks.notifications.post_comment"
