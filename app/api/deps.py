@@ -31,7 +31,7 @@ DbDep = Annotated[Database, Depends(get_db)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
-def _unauthorized(detail: str) -> HTTPException:
+def unauthorized(detail: str) -> HTTPException:
     return HTTPException(
         status.HTTP_401_UNAUTHORIZED, detail, headers={"WWW-Authenticate": "Bearer"}
     )
@@ -43,7 +43,7 @@ def bearer_token_hash(
 ) -> str:
     """The presented token's hash, within its rate limit; not yet checked against the database."""
     if credentials is None or not credentials.credentials:
-        raise _unauthorized("missing bearer token")
+        raise unauthorized("missing bearer token")
     token_hash = hash_token(credentials.credentials)
     limiter: TokenLimiter = request.app.state.token_limiter
     limiter.check(token_hash)
@@ -57,7 +57,7 @@ def authenticated(session: Session, token_hash: str) -> Employee:
     """The token's employee, read in the caller's transaction (never cached), or a 401."""
     employee = authenticate_hash(session, token_hash)
     if employee is None:
-        raise _unauthorized("invalid or revoked token")
+        raise unauthorized("invalid or revoked token")
     return employee
 
 

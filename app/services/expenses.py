@@ -67,10 +67,18 @@ def submit(
     )
     session.add(expense)
     session.flush()
+    record_submission(session, expense.id, Actor.employee(submitter.id, submitter.email), data)
+    return expense, True
+
+
+def record_submission(
+    session: Session, expense_id: uuid.UUID, submitter: Actor, data: NewExpense
+) -> None:
+    """The audit event and the evaluation job of a newly stored expense, both at commit."""
     audit.record(
         session,
-        expense_id=expense.id,
-        actor=Actor.employee(submitter.id, submitter.email),
+        expense_id=expense_id,
+        actor=submitter,
         action=AuditAction.SUBMITTED,
         channel=Channel.API,
         to_status=Status.SUBMITTED.value,
@@ -79,8 +87,7 @@ def submit(
             details={"category": data.category, "merchant": data.merchant},
         ),
     )
-    enqueue_after_commit(session, job_names.EVALUATE_EXPENSE, str(expense.id))
-    return expense, True
+    enqueue_after_commit(session, job_names.EVALUATE_EXPENSE, str(expense_id))
 
 
 class NotYours(NotFound):
