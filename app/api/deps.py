@@ -27,8 +27,18 @@ def get_settings_dep(request: Request) -> Settings:
     return settings
 
 
-DbDep = Annotated[Database, Depends(get_db)]
-SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+# `async` only so that FastAPI calls them on the event loop: a plain `def` dependency costs a
+# hop to the thread pool and back on every request.
+async def _db(request: Request) -> Database:
+    return get_db(request)
+
+
+async def _settings(request: Request) -> Settings:
+    return get_settings_dep(request)
+
+
+DbDep = Annotated[Database, Depends(_db)]
+SettingsDep = Annotated[Settings, Depends(_settings)]
 
 
 def unauthorized(detail: str) -> HTTPException:

@@ -5,7 +5,7 @@ import secrets
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import BindParameter, Select, select, update
 from sqlalchemy.orm import Session
 
 from app.domain.audit import Actor, AuditAction, Channel, EventContext
@@ -89,7 +89,7 @@ def authenticate_hash(session: Session, token_hash: str) -> Employee | None:
     return employee
 
 
-def live_token_holder(token_hash: str, *columns: Any) -> Select[Any]:
+def live_token_holder(token_hash: str | BindParameter[str], *columns: Any) -> Select[Any]:
     """`columns` of the active employee whose unrevoked token has this hash."""
     return (
         select(*columns)

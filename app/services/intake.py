@@ -7,10 +7,11 @@ databases (SQLite, the embedded default) take the same steps one statement at a 
 """
 
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import CTE, Select, exists, literal, null, select, true
+from sqlalchemy import CTE, Select, bindparam, exists, literal, null, select, true
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -46,10 +47,20 @@ def submit_for_token(
         expense, created = expenses.submit(session, employee, data, idempotency_key)
         return Submitted(expense.id, expense.status, created)
     fingerprint = data.fingerprint()
+    now = utcnow()
+    stmt = _submission(with_key=idempotency_key is not None)
     for _ in range(ATTEMPTS):
         new_id = uuid.uuid4()
-        stmt = _submission(token_hash, data, idempotency_key, new_id, fingerprint)
-        row = session.execute(stmt).one_or_none()
+        params = {
+            **asdict(data),
+            "token_hash": token_hash,
+            "id": new_id,
+            "idempotency_key": idempotency_key,
+            "request_hash": fingerprint,
+            "created_at": now,
+            "updated_at": now,
+        }
+        row = session.execute(stmt, params).one_or_none()
         if row is None:
             return None
         holder_id, email, earlier_id, earlier_status, earlier_hash, added = row
@@ -66,56 +77,57 @@ def submit_for_token(
     raise RuntimeError("an expense under this Idempotency-Key was neither found nor stored")
 
 
-def _submission(
-    token_hash: str,
-    data: NewExpense,
-    idempotency_key: str | None,
-    new_id: uuid.UUID,
-    fingerprint: str,
-) -> Select[Any]:
-    """holder id, email, earlier id, status, request hash, and whether the insert happened."""
-    holder = live_token_holder(token_hash, Employee.id, Employee.email).cte("holder")
+# What every new expense starts with; the rest of the row comes from the request.
+_INITIAL: dict[str, Any] = {
+    "status": Status.SUBMITTED,
+    "steps": [],
+    "current_step": 0,
+    "route_reasons": [],
+}
+_FROM_REQUEST = (
+    *(field.name for field in fields(NewExpense)),
+    "id",
+    "idempotency_key",
+    "request_hash",
+    "created_at",
+    "updated_at",
+)
+
+
+@lru_cache(maxsize=2)
+def _submission(*, with_key: bool) -> Select[Any]:
+    """holder id, email, earlier id, status, request hash, and whether the insert happened.
+
+    Built once: each request only binds its values, and the compiled form is reused.
+    """
+    holder = live_token_holder(bindparam("token_hash"), Employee.id, Employee.email).cte("holder")
+    columns = Expense.__table__.c
     earlier: CTE | None = None
-    if idempotency_key is not None:
+    if with_key:
         earlier = (
             select(Expense.id, Expense.status, Expense.request_hash)
             .where(Expense.submitter_id == holder.c.id)
-            .where(Expense.idempotency_key == idempotency_key)
+            .where(Expense.idempotency_key == bindparam("idempotency_key"))
             .cte("earlier")
         )
-    now = utcnow()
-    values: dict[str, Any] = {
-        "id": new_id,
-        **asdict(data),
-        "status": Status.SUBMITTED,
-        "steps": [],
-        "current_step": 0,
-        "route_reasons": [],
-        "idempotency_key": idempotency_key,
-        "request_hash": fingerprint,
-        "created_at": now,
-        "updated_at": now,
-    }
-    columns = Expense.__table__.c
     source = select(
         holder.c.id.label("submitter_id"),
-        *(literal(value, columns[name].type).label(name) for name, value in values.items()),
+        *(bindparam(name, type_=columns[name].type).label(name) for name in _FROM_REQUEST),
+        *(literal(value, columns[name].type).label(name) for name, value in _INITIAL.items()),
     )
     if earlier is not None:
         source = source.where(~exists(select(earlier.c.id)))
     added = (
         insert(Expense)
-        .from_select(["submitter_id", *values], source)
+        .from_select(["submitter_id", *_FROM_REQUEST, *_INITIAL], source)
         .on_conflict_do_nothing(index_elements=["submitter_id", "idempotency_key"])
         .returning(Expense.id)
         .cte("added")
     )
-    found = (
-        (earlier.c.id, earlier.c.status, earlier.c.request_hash)
-        if earlier is not None
-        else (null(), null(), null())
-    )
-    stmt = select(holder.c.id, holder.c.email, *found, exists(select(added.c.id)))
-    if earlier is not None:
-        return stmt.select_from(holder.outerjoin(earlier, true()))
-    return stmt.select_from(holder)
+    if earlier is None:
+        found = select(holder.c.id, holder.c.email, null(), null(), null()).select_from(holder)
+    else:
+        found = select(
+            holder.c.id, holder.c.email, earlier.c.id, earlier.c.status, earlier.c.request_hash
+        ).select_from(holder.outerjoin(earlier, true()))
+    return found.add_columns(exists(select(added.c.id)))
