@@ -31,7 +31,7 @@ from app.domain.roles import Role
 from app.domain.timeline import Viewer, story
 from app.logs import bind
 from app.policy_loader import load_policy
-from app.services import expenses, intake, timeline
+from app.services import audit, expenses, intake, timeline
 from app.services.expenses import NewExpense, NotYours
 from app.services.intake import Submitted
 from models import Employee, Expense
@@ -91,6 +91,8 @@ def _submit(
         submitted = intake.submit_for_token(session, token_hash, data, idempotency_key)
         if submitted is None:
             raise unauthorized("invalid or revoked token")
+        # Nothing follows: the audit event's chaining may carry the commit.
+        audit.commit_with_chain(session)
         return submitted
 
 
