@@ -7,7 +7,7 @@ databases (SQLite, the embedded default) take the same steps one statement at a 
 """
 
 import uuid
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -52,7 +52,7 @@ def submit_for_token(
     for _ in range(ATTEMPTS):
         new_id = uuid.uuid4()
         params = {
-            **asdict(data),
+            **data.values(),
             "token_hash": token_hash,
             "id": new_id,
             "idempotency_key": idempotency_key,
@@ -85,7 +85,7 @@ _INITIAL: dict[str, Any] = {
     "route_reasons": [],
 }
 _FROM_REQUEST = (
-    *(field.name for field in fields(NewExpense)),
+    *expenses.FIELDS,
     "id",
     "idempotency_key",
     "request_hash",
