@@ -2,6 +2,8 @@
 
 EVALUATE_EXPENSE = "tasks.evaluation.evaluate_expense"
 CHECK_RECEIPT = "tasks.receipts.check_receipt"
+# Many evaluations in one message: what the API's job relay sends (app/job_relay.py).
+EVALUATE_EXPENSES = "tasks.evaluation.evaluate_expenses"
 POST_APPROVAL_CARD = "tasks.notifications.post_approval_card"
 UPDATE_APPROVAL_CARD = "tasks.notifications.update_approval_card"
 POST_COMMENT = "tasks.notifications.post_comment"

@@ -22,6 +22,7 @@ from app.api.http_metrics import HttpMetrics
 from app.api.problems import add_problem_schemas
 from app.api.rate_limit import AddressLimit, TokenLimiter
 from app.db import Database, JobSender
+from app.job_relay import JobRelay
 from app.logs import configure_logging
 from app.policy_loader import load_policy
 from app.settings import Settings, get_settings
@@ -46,7 +47,8 @@ def create_app(settings: Settings | None = None, job_sender: JobSender | None = 
     if job_sender is None:
         from tasks.celery_app import send_jobs
 
-        job_sender = send_jobs
+        # Requests hand their jobs over and answer; the relay sends them in batches.
+        job_sender = JobRelay(send_jobs)
     db = Database(settings.database_url, job_sender=job_sender)
     dev = settings.development
     # Interactive docs and the schema are a development convenience, not a production surface.

@@ -10,8 +10,9 @@ from app.domain.receipt_check import ReceiptReading, ReceiptUnread
 from app.domain.receipt_files import ReceiptType
 from app.domain.rules import evaluate_rules
 from app.domain.workflow import Status
-from app.job_names import EVALUATE_EXPENSE
+from app.job_names import EVALUATE_EXPENSE, EVALUATE_EXPENSES
 from app.llm.reviewer import review_input
+from app.logs import bind
 from app.metrics import DECISIONS
 from app.policy_loader import load_policy
 from app.services.evaluation import facts_of, record_gate_decision
@@ -37,6 +38,35 @@ def read_uploaded_receipt(
     max_retries=8,
 )
 def evaluate_expense(expense_id: str) -> str:
+    return _evaluate(expense_id)
+
+
+@celery_app.task(  # type: ignore[untyped-decorator]
+    name=EVALUATE_EXPENSES,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=8,
+)
+def evaluate_expenses(expense_ids: list[str]) -> list[str]:
+    """A batch from the API's job relay: each expense evaluated as if it came alone.
+
+    A database error on one does not stop the others; the batch is then retried whole, and
+    the expenses already evaluated are skipped.
+    """
+    outcomes: list[str] = []
+    failure: OperationalError | None = None
+    for expense_id in expense_ids:
+        bind(expense_id=expense_id)
+        try:
+            outcomes.append(_evaluate(expense_id))
+        except OperationalError as exc:
+            failure = exc
+    if failure is not None:
+        raise failure
+    return outcomes
+
+
+def _evaluate(expense_id: str) -> str:
     rt = runtime()
     eid = uuid.UUID(expense_id)
     policy = load_policy(rt.settings.policy_file)

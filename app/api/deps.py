@@ -27,11 +27,21 @@ def get_settings_dep(request: Request) -> Settings:
     return settings
 
 
-DbDep = Annotated[Database, Depends(get_db)]
-SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+# `async` only so that FastAPI calls them on the event loop: a plain `def` dependency costs a
+# hop to the thread pool and back on every request.
+async def _db(request: Request) -> Database:
+    return get_db(request)
 
 
-def _unauthorized(detail: str) -> HTTPException:
+async def _settings(request: Request) -> Settings:
+    return get_settings_dep(request)
+
+
+DbDep = Annotated[Database, Depends(_db)]
+SettingsDep = Annotated[Settings, Depends(_settings)]
+
+
+def unauthorized(detail: str) -> HTTPException:
     return HTTPException(
         status.HTTP_401_UNAUTHORIZED, detail, headers={"WWW-Authenticate": "Bearer"}
     )
@@ -43,7 +53,7 @@ def bearer_token_hash(
 ) -> str:
     """The presented token's hash, within its rate limit; not yet checked against the database."""
     if credentials is None or not credentials.credentials:
-        raise _unauthorized("missing bearer token")
+        raise unauthorized("missing bearer token")
     token_hash = hash_token(credentials.credentials)
     limiter: TokenLimiter = request.app.state.token_limiter
     limiter.check(token_hash)
@@ -57,7 +67,7 @@ def authenticated(session: Session, token_hash: str) -> Employee:
     """The token's employee, read in the caller's transaction (never cached), or a 401."""
     employee = authenticate_hash(session, token_hash)
     if employee is None:
-        raise _unauthorized("invalid or revoked token")
+        raise unauthorized("invalid or revoked token")
     return employee
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.api.access import audit_refusal
-from app.api.deps import CurrentEmployee, DbDep, SettingsDep, TokenHash, authenticated
+from app.api.deps import CurrentEmployee, DbDep, SettingsDep, TokenHash, unauthorized
 from app.api.problems import documented
 from app.api.schemas import (
     Accepted,
@@ -32,8 +32,9 @@ from app.domain.roles import Role
 from app.domain.timeline import Viewer, story
 from app.logs import bind
 from app.policy_loader import load_policy
-from app.services import expenses, timeline
-from app.services.expenses import NotYours
+from app.services import audit, expenses, intake, timeline
+from app.services.expenses import NewExpense, NotYours
+from app.services.intake import Submitted
 from models import Employee, Expense
 
 router = APIRouter(
@@ -72,20 +73,28 @@ def submit_expense(
     )
     # One transaction: who is asking (read fresh: a revoked token fails now), then the expense.
     try:
-        with db.session() as session:
-            employee = authenticated(session, token_hash)
-            expense, created = expenses.submit(session, employee, data, idempotency_key)
+        expense = _submit(db, token_hash, data, idempotency_key)
     except IntegrityError:
         # A concurrent request with the same key won the insert; answer with its expense.
-        with db.session() as session:
-            employee = authenticated(session, token_hash)
-            expense, created = expenses.submit(session, employee, data, idempotency_key)
-    request.state.intake_outcome = "accepted" if created else "duplicate"
+        expense = _submit(db, token_hash, data, idempotency_key)
+    request.state.intake_outcome = "accepted" if expense.created else "duplicate"
     # The session has committed: the expense is durable before we answer.
     bind(expense_id=expense.id)
     url = f"/expenses/{expense.id}"
     response.headers["Location"] = url
     return Accepted(id=expense.id, status=expense.status, status_url=url)
+
+
+def _submit(
+    db: Database, token_hash: str, data: NewExpense, idempotency_key: str | None
+) -> Submitted:
+    with db.session() as session:
+        submitted = intake.submit_for_token(session, token_hash, data, idempotency_key)
+        if submitted is None:
+            raise unauthorized("invalid or revoked token")
+        # Nothing follows: the audit event's chaining may carry the commit.
+        audit.commit_with_chain(session)
+        return submitted
 
 
 def _advice(advice: Advice | None, *, show_reasons: bool) -> AdviceOut | None:

@@ -28,6 +28,7 @@ from models import AuditEvent
 from models.base import utcnow
 
 _PENDING = "audit_events_pending"
+_COMMIT_WITH_CHAIN = "audit_commit_with_chain"
 GATE_ACTIONS = (
     AuditAction.AUTO_APPROVED.value,
     AuditAction.AUTO_REJECTED.value,
@@ -69,17 +70,28 @@ def record(
     return content
 
 
+def commit_with_chain(session: Session) -> None:
+    """Let the statement that chains this transaction's events carry its COMMIT too.
+
+    For a boundary that commits as soon as its work is done (the intake request): the chain
+    head's lock is then held only inside the server, never across a round trip to this process.
+    """
+    session.info[_COMMIT_WITH_CHAIN] = True
+
+
 @event.listens_for(Session, "before_commit")
 def _chain_pending_events(session: Session) -> None:
     pending: list[Pending] | None = session.info.pop(_PENDING, None)
+    commit = session.info.pop(_COMMIT_WITH_CHAIN, False)
     if pending:
         session.flush()  # the rows the events refer to go in first
-        append(session.connection(), pending)
+        append(session.connection(), pending, commit=commit)
 
 
 @event.listens_for(Session, "after_rollback")
 def _forget_pending_events(session: Session) -> None:
     session.info.pop(_PENDING, None)
+    session.info.pop(_COMMIT_WITH_CHAIN, None)
 
 
 def gate_valuation(

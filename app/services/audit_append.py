@@ -63,9 +63,19 @@ class _LastSeen:
 last_seen = _LastSeen()
 
 
-def append(conn: Connection, pending: Sequence[Pending]) -> None:
-    """Link `pending` onto the chain and insert it; the head stays locked until commit."""
+def append(conn: Connection, pending: Sequence[Pending], *, commit: bool = False) -> None:
+    """Link `pending` onto the chain and insert it; the head stays locked until commit.
+
+    `commit`: the caller commits right after this, so a lone event on PostgreSQL may commit in
+    the same round trip (see `_pg_append_one_and_commit`).
+    """
     if conn.dialect.name == "postgresql":
+        if len(pending) == 1 and commit:
+            _pg_append_one_and_commit(conn, pending[0])
+            return
+        if len(pending) == 1:
+            _pg_append_one(conn, pending[0])
+            return
         guess = last_seen.get()
         if guess is not None and _pg_append_if_head_is(conn, pending, guess):
             return
@@ -125,11 +135,74 @@ def _params(pending: Sequence[Pending], links: Links) -> dict[str, Any]:
     """Bind values: the text that was hashed, so the database stores exactly that."""
     params: dict[str, Any] = {"head": links[-1][2]}
     for k, (p, link) in enumerate(zip(pending, links, strict=True)):
-        values = (*link, FORMAT_VERSION, *p.stored)
-        params.update((f"{name}_{k}", value) for name, value in zip(_COLUMNS, values, strict=True))
-        expense_id = p.content.expense_id
-        params[f"expense_id_{k}"] = None if expense_id is None else str(expense_id)
+        chain = zip(_CHAIN_COLUMNS, (*link, FORMAT_VERSION), strict=True)
+        params.update((f"{name}_{k}", value) for name, value in chain)
+        params.update(_content_params(p, k))
     return params
+
+
+def _content_params(p: Pending, k: int) -> dict[str, Any]:
+    params = {f"{name}_{k}": value for name, value in zip(CONTENT_FIELDS, p.stored, strict=True)}
+    expense_id = p.content.expense_id
+    params[f"expense_id_{k}"] = None if expense_id is None else str(expense_id)
+    return params
+
+
+def _pg_append_one(conn: Connection, pending: Pending) -> None:
+    sql = f"{_pg_server_linked(conn.dialect)} SELECT seq, hash FROM appended"
+    row = conn.exec_driver_sql(sql, _one_event_params(pending)).one_or_none()
+    if row is None:
+        raise RuntimeError(_NO_HEAD)
+    last_seen.set(ChainPoint(*row))
+
+
+def _pg_append_one_and_commit(conn: Connection, pending: Pending) -> None:
+    """Chain, then COMMIT, in one round trip: the head is locked for the server's time only.
+
+    A failing statement stops the ones after it, so nothing commits without its event; a
+    missing head fails too (a division by the zero events inserted). The trailing BEGIN leaves
+    an empty transaction for the session's own COMMIT, which then writes nothing.
+    """
+    linked = _pg_server_linked(conn.dialect)
+    sql = f"{linked} SELECT 1 / count(*) FROM appended; COMMIT; BEGIN"
+    try:
+        conn.exec_driver_sql(sql, _one_event_params(pending))
+    except DBAPIError as exc:
+        if getattr(exc.orig, "pgcode", None) == _DIVISION_BY_ZERO:
+            raise RuntimeError(_NO_HEAD) from exc
+        raise
+
+
+_NO_HEAD = "the audit chain head is missing; run `expense-bot migrate`"
+_DIVISION_BY_ZERO = "22012"
+
+
+def _one_event_params(pending: Pending) -> dict[str, Any]:
+    return {**_content_params(pending, 0), "canonical": pending.canonical}
+
+
+@lru_cache(maxsize=4)
+def _pg_server_linked(dialect: Dialect) -> str:
+    """One event, linked by the server: lock the head, hash, move it and insert (`appended`).
+
+    No guess can be stale, and no step waits on this process while the head is locked (a lock
+    held across a round trip and a busy interpreter is what bounds the chain's commit rate).
+    The hash is `chain_hash`'s, computed with PostgreSQL's sha256().
+    """
+    header = "E'expense-bot-audit/%%s\\n%%s\\n%%s\\n'"
+    digest = (
+        f"encode(sha256(convert_to(format({header}, {FORMAT_VERSION}, old.seq + 1, old.hash), "
+        "'UTF8') || %(canonical)s), 'hex')"
+    )
+    return (
+        f"WITH old AS (SELECT seq, hash FROM audit_chain_head WHERE id = {HEAD_ID} FOR UPDATE), "
+        f"moved AS (UPDATE audit_chain_head AS head SET seq = old.seq + 1, hash = {digest} "
+        f"FROM old WHERE head.id = {HEAD_ID} "
+        "RETURNING head.seq, old.hash AS prev_hash, head.hash), "
+        f"appended AS (INSERT INTO audit_events ({', '.join(_COLUMNS)}) "
+        f"SELECT moved.seq, moved.prev_hash, moved.hash, {FORMAT_VERSION}, "
+        f"{_placeholders(1, dialect, CONTENT_FIELDS)[1:-1]} FROM moved RETURNING seq, hash)"
+    )
 
 
 _PG_TAKE_HEAD = (
@@ -137,15 +210,17 @@ _PG_TAKE_HEAD = (
 )
 
 
-def _placeholders(count: int, dialect: Dialect | None = None) -> str:
+def _placeholders(
+    count: int, dialect: Dialect | None = None, names: Sequence[str] = _COLUMNS
+) -> str:
     """`(%(seq_0)s, ...), ...`, cast to the column types (for a SELECT) if `dialect` is given."""
     table = AuditEvent.__table__
     casts = {
         name: f"::{table.c[name].type.compile(dialect=dialect)}" if dialect else ""
-        for name in _COLUMNS
+        for name in names
     }
     return ", ".join(
-        "(" + ", ".join(f"%({name}_{k})s{casts[name]}" for name in _COLUMNS) + ")"
+        "(" + ", ".join(f"%({name}_{k})s{casts[name]}" for name in names) + ")"
         for k in range(count)
     )
 

@@ -3,8 +3,9 @@
 import hashlib
 import secrets
 from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import BindParameter, Select, select, update
 from sqlalchemy.orm import Session
 
 from app.domain.audit import Actor, AuditAction, Channel, EventContext
@@ -84,8 +85,14 @@ def authenticate_hash(session: Session, token_hash: str) -> Employee | None:
     """The employee a live token (known by its hash, as the auditor page's cookie keeps it)
     belongs to. Read on every request, never cached: a revoked token or a deactivated employee
     is refused from the next request on."""
-    stmt = (
-        select(Employee)
+    employee: Employee | None = session.scalar(live_token_holder(token_hash, Employee))
+    return employee
+
+
+def live_token_holder(token_hash: str | BindParameter[str], *columns: Any) -> Select[Any]:
+    """`columns` of the active employee whose unrevoked token has this hash."""
+    return (
+        select(*columns)
         .join(ApiToken, ApiToken.employee_id == Employee.id)
         .where(
             ApiToken.token_hash == token_hash,
@@ -93,7 +100,6 @@ def authenticate_hash(session: Session, token_hash: str) -> Employee | None:
             Employee.active.is_(True),
         )
     )
-    return session.scalar(stmt)
 
 
 def list_tokens(session: Session, email: str | None = None) -> list[tuple[ApiToken, str]]:

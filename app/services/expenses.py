@@ -4,9 +4,10 @@ import hashlib
 import json
 import uuid
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
@@ -33,10 +34,17 @@ class NewExpense:
     incurred_on: date
     receipt_url: str | None = None
 
+    def values(self) -> dict[str, Any]:
+        """The fields by name; unlike `asdict`, without deep-copying values that are immutable."""
+        return {name: getattr(self, name) for name in FIELDS}
+
     def fingerprint(self) -> str:
         """A stable hash of the request body, to tell a retry from a different request."""
-        canonical = json.dumps(asdict(self), sort_keys=True, default=str)
+        canonical = json.dumps(self.values(), sort_keys=True, default=str)
         return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+FIELDS = tuple(field.name for field in fields(NewExpense))
 
 
 def _by_key(session: Session, submitter_id: int, key: str) -> Expense | None:
@@ -65,14 +73,22 @@ def submit(
         idempotency_key=idempotency_key,
         request_hash=fingerprint,
         receipt_sha256=receipt_sha256(data.receipt_url),
-        **asdict(data),
+        **data.values(),
     )
     session.add(expense)
     session.flush()
+    record_submission(session, expense.id, Actor.employee(submitter.id, submitter.email), data)
+    return expense, True
+
+
+def record_submission(
+    session: Session, expense_id: uuid.UUID, submitter: Actor, data: NewExpense
+) -> None:
+    """The audit event and the evaluation job of a newly stored expense, both at commit."""
     audit.record(
         session,
-        expense_id=expense.id,
-        actor=Actor.employee(submitter.id, submitter.email),
+        expense_id=expense_id,
+        actor=submitter,
         action=AuditAction.SUBMITTED,
         channel=Channel.API,
         to_status=Status.SUBMITTED.value,
@@ -81,8 +97,7 @@ def submit(
             details={"category": data.category, "merchant": data.merchant},
         ),
     )
-    enqueue_after_commit(session, job_names.EVALUATE_EXPENSE, str(expense.id))
-    return expense, True
+    enqueue_after_commit(session, job_names.EVALUATE_EXPENSE, str(expense_id))
 
 
 class NotYours(NotFound):

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.db import Database
 from app.domain.audit import Actor, ActorKind, AuditAction, Channel, EventContext
+from app.domain.audit_chain import ChainPoint
 from app.domain.gate import route_expense
 from app.domain.rules import ExpenseFacts
 from app.services import audit, audit_append, decisions, evaluation, expenses
@@ -246,23 +247,32 @@ def test_racing_writers_in_threads_and_processes_keep_one_chain(own_postgres_url
     assert len(committed) < attempted
 
 
-def test_the_guessed_head_is_checked_and_a_wrong_guess_takes_the_lock(own_db: Database) -> None:
-    """The one-statement path trusts nothing: a stale or forged guess writes nothing."""
-    head_statements: list[str] = []
+def chain_statements(db: Database) -> list[str]:
+    """The statements that touch the chain head, from now on (PREPARE, once per connection, not)."""
+    seen: list[str] = []
 
     def count(*args: Any) -> None:
         statement = str(args[2])
         chaining = "audit_chain_head" in statement or "audit_guessed_append" in statement
-        if chaining and not statement.startswith("PREPARE"):  # prepared once per connection
-            head_statements.append(statement)
+        if chaining and not statement.startswith("PREPARE"):
+            seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    return seen
+
+
+def test_the_guessed_head_is_checked_and_a_wrong_guess_takes_the_lock(own_db: Database) -> None:
+    """The one-statement path for several events trusts nothing: a stale or forged guess writes
+    nothing."""
+    head_statements = chain_statements(own_db)
 
     def write(run: str) -> int:
         head_statements.clear()
         with own_db.session() as session:
             note(session, run, 0)
+            note(session, run, 1)
         return len(head_statements)
 
-    event.listen(own_db.engine, "before_cursor_execute", count)
     write("first")
     seen = audit_append.last_seen.get()
     assert seen is not None
@@ -275,7 +285,33 @@ def test_the_guessed_head_is_checked_and_a_wrong_guess_takes_the_lock(own_db: Da
     assert write("wrong hash") == 3
     with own_db.session() as session:
         runs = session.scalars(select(AuditEvent.details).order_by(AuditEvent.seq)).all()
-    assert [d["run"] for d in runs] == ["first", "guessed right", "stale guess", "wrong hash"]
+    assert [d["run"] for d in runs[::2]] == ["first", "guessed right", "stale guess", "wrong hash"]
+    assert verify(own_db.engine).problem is None
+
+
+def test_a_lone_event_is_linked_by_the_server_in_one_statement_whatever_the_guess(
+    own_db: Database,
+) -> None:
+    """No guess is read: one statement locks the head, hashes (as `chain_hash`) and inserts."""
+    head_statements = chain_statements(own_db)
+
+    def write(run: str) -> int:
+        head_statements.clear()
+        with own_db.session() as session:
+            note(session, run, 0)
+        return len(head_statements)
+
+    assert write("first") == 1
+    audit_append.last_seen.set(ChainPoint(0, "f" * 64))  # stale and forged
+    assert write("second") == 1
+    with own_db.session() as session:
+        rows = session.execute(
+            select(AuditEvent.seq, AuditEvent.hash, AuditEvent.details).order_by(AuditEvent.seq)
+        ).all()
+    assert [(seq, d["run"]) for seq, _, d in rows] == [(1, "first"), (2, "second")]
+    seen = audit_append.last_seen.get()
+    assert seen is not None
+    assert (seen.seq, seen.hash) == (2, rows[-1].hash)
     assert verify(own_db.engine).problem is None
 
 
@@ -289,12 +325,13 @@ def test_a_pooler_that_loses_prepared_statements_costs_one_transaction(
     def write(run: str) -> None:
         with db.session() as session:
             note(session, run, 0)
+            note(session, run, 1)
 
     try:
         write("before")
         write("prepared")
         with db.engine.connect() as conn:  # the one pooled connection: the server forgets
-            conn.exec_driver_sql("DEALLOCATE audit_guessed_append_1")
+            conn.exec_driver_sql("DEALLOCATE audit_guessed_append_2")
         with pytest.raises(DBAPIError, match="does not exist"):
             write("lost")
         assert audit_append.prepared_statements.allowed is False
@@ -304,5 +341,5 @@ def test_a_pooler_that_loses_prepared_statements_costs_one_transaction(
         verdict = verify(db.engine)
     finally:
         db.dispose()
-    assert [d["run"] for d in runs] == ["before", "prepared", "after"]
+    assert [d["run"] for d in runs[::2]] == ["before", "prepared", "after"]
     assert verdict.problem is None
