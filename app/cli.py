@@ -3,6 +3,7 @@
 import argparse
 import os
 import shutil
+import socket
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
@@ -95,9 +96,10 @@ def _metrics_dir(settings: Settings, port: int) -> None:
 
 def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
     _metrics_dir(settings, args.port)
-    uvicorn.run(
+    config = uvicorn.Config(
         "app.main:app_for_server",
         factory=True,
         host=args.host,
@@ -108,6 +110,16 @@ def cmd_api(settings: Settings, args: argparse.Namespace) -> int:
         # Slack and clients keep connections open; don't wait for them forever on shutdown.
         timeout_graceful_shutdown=5,
     )
+    if config.workers == 1:
+        uvicorn.Server(config).run()
+        return EXIT_OK
+    # Several workers share a socket that uvicorn binds itself, and asyncio then leaves Nagle on
+    # for every connection (it sets TCP_NODELAY only on sockets it knows are TCP): a response
+    # written in two parts waited ~40 ms for the client's delayed ACK. Accepted connections
+    # inherit the option from the listening socket.
+    sock = config.bind_socket()
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    Multiprocess(config, sockets=[sock]).run()
     return EXIT_OK
 
 

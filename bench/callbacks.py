@@ -1,22 +1,18 @@
 """Slack click acks at a fixed rate, against GET /healthz at the same rate on the same server.
 
 Run: python -m bench.callbacks [RATE] [SECONDS]   (default 100/s for 10 s; goal: ack p99 <= 50 ms
-and no errors). Open loop: each request leaves at its scheduled moment whether or not earlier
-ones have answered, and its latency counts from that moment, so a stall shows in full instead of
-slowing the sender down (no coordinated omission). Half the clicks are first clicks on pending
-expenses (a decision is stored before the ack and applied after it), half are second clicks on
-the same cards (already decided). A worker runs alongside, as in production, and the API has two
-processes, as in the compose file. The healthz and click phases alternate, so machine noise hits
-both alike.
+and no errors). Open loop (bench/open_loop.py): each request leaves at its scheduled moment and
+its latency counts from that moment, so a stall shows in full. Half the clicks are first clicks
+on pending expenses (a decision is stored before the ack and applied by a worker), half are
+second clicks on the same cards (already decided). A worker runs alongside, as in production,
+and the API has two processes, as in the compose file. The healthz and click phases alternate,
+so machine noise hits both alike.
 """
 
-import asyncio
 import sys
 import time
 from decimal import Decimal
 from typing import Any
-
-import httpx
 
 from app.db import Database
 from app.domain.advice import LlmUnavailable
@@ -26,6 +22,7 @@ from app.policy_loader import load_policy
 from app.services import evaluation
 from app.settings import DEFAULT_POLICY_FILE
 from bench.common import SIGNING_SECRET, running_api, submit_as_alice
+from bench.open_loop import Request, open_loop
 from slack.blocks import approval_card
 from slack.card_data import load_card_view
 from slack.sandbox.payloads import block_actions, signed_request
@@ -33,8 +30,6 @@ from slack.sandbox.payloads import block_actions, signed_request
 ROUNDS = 2
 API_WORKERS = 2
 GOAL_P99_MS = 50.0
-
-Request = tuple[str, str, bytes | None, dict[str, str]]
 
 
 def pending_cards(database_url: str, count: int) -> list[dict[str, Any]]:
@@ -70,7 +65,7 @@ def clicks(api: str, cards: list[dict[str, Any]]) -> list[Request]:
                 trigger_id=f"t{i}-{again}",
             )
             body, headers = signed_request(payload, SIGNING_SECRET)
-            requests.append(("POST", f"{api}/slack/events", body, headers))
+            requests.append(Request("POST", f"{api}/slack/events", body, tuple(headers.items())))
     # A card's second click follows its first by a few others, as a double click over a slow
     # network would: some land while the first is still being applied.
     firsts, seconds = requests[0::2], requests[1::2]
@@ -80,34 +75,6 @@ def clicks(api: str, cards: list[dict[str, Any]]) -> list[Request]:
         if n >= 3:
             mixed.append(seconds[n - 3])
     return mixed + seconds[max(0, len(firsts) - 3) :]
-
-
-async def open_loop(requests: list[Request], rate: float) -> tuple[list[float], int]:
-    """Sends request i at start + i/rate; returns each latency (s) from its slot, and errors."""
-    latencies: list[float] = []
-    errors = 0
-    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
-    async with httpx.AsyncClient(timeout=10, limits=limits) as client:
-
-        async def one(slot: float, request: Request) -> None:
-            nonlocal errors
-            method, url, body, headers = request
-            try:
-                response = await client.request(method, url, content=body, headers=headers)
-                if response.status_code != 200:
-                    errors += 1
-            except httpx.HTTPError:
-                errors += 1
-            latencies.append(time.perf_counter() - slot)
-
-        start = time.perf_counter() + 0.2
-        tasks = []
-        for i, request in enumerate(requests):
-            slot = start + i / rate
-            await asyncio.sleep(max(0.0, slot - time.perf_counter()))
-            tasks.append(asyncio.create_task(one(slot, request)))
-        await asyncio.gather(*tasks)
-    return latencies, errors
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -132,7 +99,7 @@ def main() -> None:
         bench.start_worker(concurrency=2)
         cards = pending_cards(bench.database_url, per_round * ROUNDS // 2)
         all_clicks = clicks(bench.api, cards)
-        health: Request = ("GET", f"{bench.api}/healthz", None, {})
+        health = Request("GET", f"{bench.api}/healthz")
         found: dict[str, list[float]] = {"healthz": [], "clicks": []}
         failed = {"healthz": 0, "clicks": 0}
         for n in range(ROUNDS):
@@ -140,7 +107,7 @@ def main() -> None:
                 ("healthz", [health] * per_round),
                 ("clicks", all_clicks[n * per_round : (n + 1) * per_round]),
             ):
-                latencies, errors = asyncio.run(open_loop(batch, rate))
+                latencies, errors = open_loop(batch, rate)
                 found[label] += latencies
                 failed[label] += errors
                 time.sleep(1)  # let work queued after the acks drain before the next phase

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -43,16 +43,30 @@ class Bench:
     env: dict[str, str]
     workdir: Path
     sandbox: str
+    # Every process started, stopped when the bench ends (a worker left behind keeps polling).
+    procs: "list[subprocess.Popen[bytes]]" = field(default_factory=list)
 
     def spawn(self, *args: str, **env: str) -> "subprocess.Popen[bytes]":
         """Start `expense-bot ARGS` with this bench's settings, `env` overriding some."""
-        return subprocess.Popen(
+        proc = subprocess.Popen(
             [sys.executable, "-m", "app", *args],
             env={**self.env, **env},
             cwd=self.workdir,
             stdout=subprocess.DEVNULL,
             stderr=Path(self.workdir, f"{args[0]}.log").open("ab"),
         )
+        self.procs.append(proc)
+        return proc
+
+    def stop_all(self) -> None:
+        for proc in self.procs:
+            proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
     def start_worker(
         self, concurrency: int, timeout: float = 60, pool: str = "threads", **env: str
@@ -109,7 +123,7 @@ def running_api(api_workers: int = 1, **extra_env: str) -> Iterator[Bench]:
             **extra_env,
         )
         bench = Bench(api, url, tokens, env, Path(tmp), sandbox.url)
-        proc = bench.spawn(
+        bench.spawn(
             "api", "--host", "127.0.0.1", "--port", str(port), "--workers", str(api_workers)
         )
         try:
@@ -125,8 +139,7 @@ def running_api(api_workers: int = 1, **extra_env: str) -> Iterator[Bench]:
                 time.sleep(0.1)
             yield bench
         finally:
-            proc.terminate()
-            proc.wait(timeout=20)
+            bench.stop_all()
 
 
 def timed(

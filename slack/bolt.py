@@ -8,13 +8,14 @@ from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk import WebClient
 from sqlalchemy.exc import IntegrityError
 
-from app.db import Database
+from app.db import Database, enqueue_after_commit
+from app.job_names import APPLY_DECISION_REQUEST
 from app.services.slack_requests import record_foreign_request
 from app.settings import Settings
 from models import SlackRequestReceipt
 from slack.decision_requests import answer_request, decision_request
 from slack.listeners import actions, commands, events, views
-from slack.listeners.common import RECEIPT, AfterAck
+from slack.listeners.common import AfterAck
 from slack.origin import SlackOrigin, claimed_app_id
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ def receipt_guard(db: Database) -> Middleware:
     """Each signed request is recorded once, with the decision it asks for, before the ack.
 
     The same signature twice is a replay: ack it and ignore it. A recorded decision survives
-    the process dying after the ack; the after-ack work or the sweeper applies it once.
+    the process dying after the ack; a worker (or, failing that, the sweeper) applies it once.
     """
 
     def guard(
@@ -64,9 +65,13 @@ def receipt_guard(db: Database) -> Middleware:
                         decision_request=request.to_json() if request else None,
                     )
                 )
+                if request is not None:
+                    # Applied by a worker, not here: this process only acks, so acks stay fast
+                    # however many decisions are being applied. (Handed to the job relay at
+                    # commit; if that is lost, the sweeper applies the stored request.)
+                    enqueue_after_commit(session, APPLY_DECISION_REQUEST, signature)
         except IntegrityError:
             return BoltResponse(status=200, body="")
-        req.context[RECEIPT] = signature
         return next()
 
     return guard
@@ -91,7 +96,7 @@ def build_bolt_app(settings: Settings, db: Database, client: WebClient) -> App:
     bolt.middleware(receipt_guard(db))
     after_ack = AfterAck(threads)
     actions.register(bolt, db, after_ack)
-    views.register(bolt, db, after_ack)
+    views.register(bolt)
     commands.register(bolt, db, after_ack)
     events.register(bolt, db, after_ack)
     return bolt

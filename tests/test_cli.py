@@ -1,5 +1,6 @@
 """The command line: what it creates, and the exit codes and messages when it cannot."""
 
+import socket
 import uuid
 from pathlib import Path
 
@@ -125,3 +126,31 @@ def test_doctor_and_the_dev_banner_never_print_a_secret(
         assert secret_part not in printed.out + printed.err
         assert secret_part not in shown
     assert "production would refuse to start" in printed.out
+
+
+def test_several_api_workers_share_a_socket_whose_connections_send_at_once(
+    cli_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without TCP_NODELAY, a response written in two parts waited ~40 ms for a delayed ACK."""
+    served: list[socket.socket] = []
+
+    class Supervisor:
+        def __init__(self, config: object, sockets: list[socket.socket]) -> None:
+            served.extend(sockets)
+
+        def run(self) -> None:
+            return None
+
+    monkeypatch.setattr("uvicorn.supervisors.Multiprocess", Supervisor)
+    assert main(["api", "--port", "0", "--workers", "2"]) == EXIT_OK
+    [listener] = served
+    try:
+        assert listener.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+        # Linux hands the option on to every connection the listener accepts.
+        listener.listen()
+        with socket.create_connection(listener.getsockname()):
+            accepted, _ = listener.accept()
+            with accepted:
+                assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+    finally:
+        listener.close()

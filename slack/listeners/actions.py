@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext
+from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from app.db import Database
@@ -11,15 +11,14 @@ from app.services.decisions import open_step
 from slack.answers import GONE, answer_text
 from slack.blocks import reason_modal
 from slack.ids import ActionId, CallbackId, ModalRef
-from slack.listeners.common import RECEIPT, AfterAck, apply_and_answer, card_ref, tell
+from slack.listeners.common import AfterAck, card_ref, tell
 
 
 def register(bolt: App, db: Database, after_ack: AfterAck) -> None:
     @bolt.action(ActionId.APPROVE.value)
-    def approve(ack: Ack, context: BoltContext, client: WebClient) -> None:
-        # The decision was recorded with the request before this ack; apply it after.
+    def approve(ack: Ack) -> None:
+        # The decision was recorded with the request, and queued for a worker, before this ack.
         ack()
-        after_ack.submit(apply_and_answer, db, client, context[RECEIPT])
 
     def open_reason_modal(body: dict[str, Any], client: WebClient, callback: CallbackId) -> None:
         ref = card_ref(body)

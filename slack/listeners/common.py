@@ -20,10 +20,6 @@ from slack.ids import CardRef, ModalRef
 log = logging.getLogger(__name__)
 
 
-# Where the receipt guard leaves the request's signature for the listeners.
-RECEIPT = "expense_bot_receipt"
-
-
 class AfterAck:
     """Runs listener work on its own pool, so Bolt's threads only ack and never queue behind it."""
 

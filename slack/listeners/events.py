@@ -2,19 +2,20 @@
 
 from typing import Any
 
-from slack_bolt import App, BoltContext
+from slack_bolt import App
 from slack_sdk import WebClient
 
 from app.db import Database
 from slack.home import publish_home
-from slack.listeners.common import RECEIPT, AfterAck, apply_and_answer
+from slack.listeners.common import AfterAck
 
 
 def register(bolt: App, db: Database, after_ack: AfterAck) -> None:
     @bolt.event("message")
-    def message(context: BoltContext, client: WebClient) -> None:
-        # Bolt acks events itself; the answer was recorded with the request before that.
-        after_ack.submit(apply_and_answer, db, client, context[RECEIPT])
+    def message() -> None:
+        # Bolt acks events itself; an answer was recorded with the request, and queued for a
+        # worker, before that. Other messages need nothing.
+        return
 
     @bolt.event("app_home_opened")
     def home_opened(event: dict[str, Any], client: WebClient) -> None:

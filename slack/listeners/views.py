@@ -2,41 +2,29 @@
 
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext
-from slack_sdk import WebClient
+from slack_bolt import Ack, App
 
-from app.db import Database
 from slack.decision_requests import reason_problem, typed_reason
 from slack.ids import BlockId, CallbackId
-from slack.listeners.common import RECEIPT, AfterAck, apply_and_answer
 
 
-def register(bolt: App, db: Database, after_ack: AfterAck) -> None:
-    def submitted(
-        ack: Ack, view: dict[str, Any], context: BoltContext, client: WebClient, what: str
-    ) -> None:
+def register(bolt: App) -> None:
+    def submitted(ack: Ack, view: dict[str, Any], what: str) -> None:
         problem = reason_problem(typed_reason(view), what)
         if problem is not None:
             ack(response_action="errors", errors={BlockId.REASON.value: problem})
             return
-        # The decision was recorded with the request before this ack; apply it after.
+        # The decision was recorded with the request, and queued for a worker, before this ack.
         ack()
-        after_ack.submit(apply_and_answer, db, client, context[RECEIPT])
 
     @bolt.view(CallbackId.REJECT_MODAL.value)
-    def reject_submitted(
-        ack: Ack, view: dict[str, Any], context: BoltContext, client: WebClient
-    ) -> None:
-        submitted(ack, view, context, client, "reason")
+    def reject_submitted(ack: Ack, view: dict[str, Any]) -> None:
+        submitted(ack, view, "reason")
 
     @bolt.view(CallbackId.ASK_MODAL.value)
-    def ask_submitted(
-        ack: Ack, view: dict[str, Any], context: BoltContext, client: WebClient
-    ) -> None:
-        submitted(ack, view, context, client, "question")
+    def ask_submitted(ack: Ack, view: dict[str, Any]) -> None:
+        submitted(ack, view, "question")
 
     @bolt.view(CallbackId.COMMENT_MODAL.value)
-    def comment_submitted(
-        ack: Ack, view: dict[str, Any], context: BoltContext, client: WebClient
-    ) -> None:
-        submitted(ack, view, context, client, "comment")
+    def comment_submitted(ack: Ack, view: dict[str, Any]) -> None:
+        submitted(ack, view, "comment")

@@ -2,7 +2,7 @@
 
 import secrets
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -11,11 +11,13 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from slack_sdk import WebClient
 from sqlalchemy.engine import make_url
 
-from app.db import Database
+from app.db import Database, Job
 from app.domain.advice import LlmUnavailable
 from app.domain.gate import route_expense
+from app.job_names import APPLY_DECISION_REQUEST
 from app.main import create_app
 from app.policy_loader import load_policy
 from app.services import evaluation, expenses
@@ -25,6 +27,7 @@ from app.services.expenses import NewExpense
 from app.settings import DEFAULT_POLICY_FILE, Settings
 from bench.standins.server import ServerThread
 from models import Employee, Expense
+from slack.listeners.common import apply_and_answer
 from slack.sandbox.app import create_sandbox_app
 from slack.sandbox.payloads import APP_ID, TEAM
 from tests.api.helpers import BOT_TOKEN, SIGNING_SECRET, Person
@@ -88,7 +91,16 @@ def make_client(
 
     def make(**overrides: Any) -> TestClient:
         settings = production_settings(postgres_url, slack_standin.url, policy_file, **overrides)
-        app = create_app(settings, job_sender=jobs)
+        slack = WebClient(token=BOT_TOKEN, base_url=settings.slack_api_url)
+
+        def worker(batch: Sequence[Job]) -> None:
+            """Records the jobs, and applies a stored Slack decision at once, as a worker would."""
+            jobs(batch)
+            for job in batch:
+                if job.task == APPLY_DECISION_REQUEST:
+                    apply_and_answer(app.state.db, slack, job.args[0])
+
+        app = create_app(settings, job_sender=worker)
         apps.append(app)
         return TestClient(app, raise_server_exceptions=False)
 

@@ -226,7 +226,10 @@ def test_the_sweeper_resends_lost_questions_and_redraws_changed_cards(db: Databa
     assert (job_names.UPDATE_APPROVAL_CARD, (str(asked), 0)) not in found  # it has no card
 
 
-def test_the_home_tab_lists_only_steps_the_viewer_may_decide(db: Database) -> None:
+def test_the_home_tab_lists_only_steps_the_viewer_may_decide(own_db: Database) -> None:
+    # A database of its own: the tab lists the oldest open steps, which elsewhere could be any
+    # other test's.
+    db = own_db
     submitter, approver, other = person(db), person(db, "approver"), person(db)
     mine = pending_expense(db, submitter)
     own = pending_expense(db, approver)
