@@ -3,6 +3,7 @@
 import concurrent.futures
 import json
 import time
+import uuid
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -207,6 +208,40 @@ def test_two_approvers_at_once_only_one_decides(stack: Stack) -> None:
     wait_for(
         lambda: [t for t in stack.ephemerals(loser) if f"by <@{winner}>" in t],
         what="the loser's notice",
+    )
+    assert [e["action"] for e in done["history"]].count("approved") == 1
+
+
+def a_second_finance_member(stack: Stack) -> str:
+    """Carol is finance; Erin (admin) adds another, so that two can race for the finance step."""
+    slack_id = f"U0FIN{uuid.uuid4().hex[:8].upper()}"
+    added = stack.http.put(
+        f"{stack.api}/admin/employees/{slack_id.lower()}@example.com",
+        json={"name": "Second Finance", "slack_user_id": slack_id, "roles": ["finance"]},
+        headers={"Authorization": f"Bearer {stack.tokens['erin']}"},
+    )
+    assert added.status_code in (200, 201), added.text
+    return slack_id
+
+
+def test_two_finance_members_at_once_make_one_decision(stack: Stack) -> None:
+    other = a_second_finance_member(stack)
+    # Dana has no manager: any approver takes step 1; from 10,000 a finance step follows.
+    expense_id = stack.submit_ok("dana", expense_body(amount="12500.00"))
+    stack.click("U0BOB", stack.card(expense_id, 0), ActionId.APPROVE)
+    second = stack.card(expense_id, 1)
+    payloads = [stack.click_payload(u, second, ActionId.APPROVE) for u in ("U0CAROL", other)]
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        codes = list(pool.map(lambda p: stack.post_signed(p).status_code, payloads))
+    assert codes == [200, 200]
+    done = stack.wait_status(expense_id, "approved")
+    assert [d["step"] for d in done["decisions"]] == [0, 1]
+    winner = done["decisions"][1]["slack_user_id"]
+    assert winner in ("U0CAROL", other)
+    loser = other if winner == "U0CAROL" else "U0CAROL"
+    wait_for(
+        lambda: [t for t in stack.ephemerals(loser) if f"by <@{winner}>" in t],
+        what="the finance member who lost the race to be told",
     )
     assert [e["action"] for e in done["history"]].count("approved") == 1
 
