@@ -62,3 +62,6 @@ class SlackChannelPace(Base):
 
     channel: Mapped[str] = mapped_column(String(32), primary_key=True)
     next_slot_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # When the last post to it began (or, after a 429, when Slack lets us post again less one
+    # interval): no post starts within a second of another, whatever the slots say.
+    last_post_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

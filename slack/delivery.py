@@ -4,6 +4,7 @@ A worker can die after Slack accepted a post but before we stored its `ts`. Each
 its dedupe key as message metadata, so a retry first looks for it in the channel history.
 """
 
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,7 +21,7 @@ from models import SlackMessage
 from models.base import utcnow
 from slack.blocks import Block
 from slack.ids import METADATA_EVENT_TYPE
-from slack.pacing import hold_channel, reserve_slot, wait_until
+from slack.pacing import MAX_WAIT, PaceLater, hold_channel, reserve_slot, take_turn, wait_until
 
 LEASE = timedelta(seconds=60)
 
@@ -136,6 +137,15 @@ def _rebook(db: Database, post: Post, retry_after: float) -> None:
         )
 
 
+def _wait_for_turn(db: Database, post: Post, previous_attempt: datetime | None) -> None:
+    """Start the post no sooner than a second after the channel's last one began."""
+    while (wait := take_turn(db, post.channel)) > 0:
+        if wait > MAX_WAIT.total_seconds():  # a 429 pause: come back then, holding no lease
+            _release(db, post.dedupe_key, previous_attempt)
+            raise PaceLater(wait)
+        time.sleep(wait)
+
+
 def _claim(db: Database, post: Post) -> tuple[SlackMessage | None, datetime | None]:
     """Take the lease: (None, previous attempt time) if we hold it, (row, None) if already sent."""
     with db.session() as session:
@@ -220,6 +230,7 @@ def deliver(db: Database, client: WebClient, post: Post) -> str:
         if found is not None:
             _mark_sent(db, post.dedupe_key, post.channel, str(found["ts"]))
             return str(found["ts"])
+    _wait_for_turn(db, post, previous_attempt)
     kwargs: dict[str, Any] = {
         "channel": post.channel,
         "text": post.text,

@@ -48,9 +48,34 @@ def hold_channel(db: Database, channel: str, seconds: float) -> None:
     with db.session() as session:
         row = session.get(SlackChannelPace, channel, with_for_update=True)
         if row is None:
-            session.add(SlackChannelPace(channel=channel, next_slot_at=resume))
-        elif row.next_slot_at < resume:
-            row.next_slot_at = resume
+            row = SlackChannelPace(channel=channel, next_slot_at=resume)
+            session.add(row)
+        row.next_slot_at = max(row.next_slot_at, resume)
+        # Posts already booked inside the pause wait for it too (see take_turn).
+        if row.last_post_at is None or row.last_post_at < resume - INTERVAL:
+            row.last_post_at = resume - INTERVAL
+
+
+def take_turn(db: Database, channel: str) -> float:
+    """Claim the channel for a post starting now: 0.0 if it is ours, else seconds to wait.
+
+    Slots put the posts in order; this keeps them apart. A task back late from a retry, or a
+    worker slow to wake, finds its slot long past: posting at once would land on top of the post
+    holding the current slot. So no two posts to a channel start within INTERVAL of each other.
+    """
+    try:
+        with db.session() as session:
+            row = session.get(SlackChannelPace, channel, with_for_update=True)
+            now = utcnow()
+            if row is None:
+                session.add(SlackChannelPace(channel=channel, next_slot_at=now, last_post_at=now))
+                return 0.0
+            if row.last_post_at is not None and now < row.last_post_at + INTERVAL:
+                return (row.last_post_at + INTERVAL - now).total_seconds()
+            row.last_post_at = now
+            return 0.0
+    except IntegrityError:  # another worker created the row first: it is posting now
+        return INTERVAL.total_seconds()
 
 
 def wait_until(slot: datetime) -> None:

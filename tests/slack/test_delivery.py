@@ -15,7 +15,7 @@ from models import SlackMessage
 from models.base import utcnow
 from slack.delivery import DeliveryBusy, Post, deliver
 from slack.ids import METADATA_EVENT_TYPE
-from slack.pacing import MAX_WAIT, PaceLater, reserve_slot
+from slack.pacing import MAX_WAIT, PaceLater, hold_channel, reserve_slot
 from tests.factories import new_expense, person
 from tests.slack.conftest import TOKEN, posts_with_key
 
@@ -182,3 +182,30 @@ def test_the_sandbox_can_keep_slacks_own_limit_per_channel(sandbox: ServerThread
         client.chat_postMessage(channel=quiet, text="another channel is not held")
     finally:
         httpx.post(f"{sandbox.url}/_control/channel_limit", json={"burst": None})
+
+
+def test_a_post_back_late_for_its_slot_still_waits_for_the_channels_turn(
+    db: Database, sandbox: ServerThread
+) -> None:
+    client = WebClient(token=TOKEN, base_url=f"{sandbox.url}/api/")
+    channel = "C" + uuid.uuid4().hex[:10]
+    post = make_post(db, channel)
+    with db.session() as session:  # booked long ago; its task comes back only now
+        session.add(
+            SlackMessage(
+                dedupe_key=post.dedupe_key,
+                expense_id=post.expense_id,
+                kind="card",
+                channel=channel,
+                slot_at=utcnow() - timedelta(seconds=30),
+            )
+        )
+    hold_channel(db, channel, 10)  # meanwhile Slack asked for a pause
+    with pytest.raises(PaceLater) as later:
+        deliver(db, client, post)
+    assert later.value.retry_in == pytest.approx(10, abs=1)
+    assert posts_with_key(sandbox, post.dedupe_key) == []
+    with db.session() as session:
+        row = session.scalar(select(SlackMessage).where(SlackMessage.dedupe_key == post.dedupe_key))
+        assert row is not None
+        assert row.attempted_at is None  # waiting for its turn holds no lease
