@@ -23,7 +23,12 @@ def _method(url: str) -> str:
 
 
 class CountedRateLimitRetry(RateLimitErrorRetryHandler):
-    """Honours Retry-After like the SDK's, and counts each 429 it retries."""
+    """Honours Retry-After like the SDK's, and counts each 429 it retries.
+
+    Not for chat.postMessage: a post retried in here would skip the channel's pacing and land
+    on top of the next one. Its 429 goes back to the outbox, which pauses the channel and
+    books the post a fresh turn (slack/delivery.py).
+    """
 
     def _can_retry(
         self,
@@ -33,6 +38,8 @@ class CountedRateLimitRetry(RateLimitErrorRetryHandler):
         response: HttpResponse | None = None,
         error: Exception | None = None,
     ) -> bool:
+        if _method(request.url) == "chat.postMessage":
+            return False
         retry = super()._can_retry(state=state, request=request, response=response, error=error)
         if retry:
             SLACK_RATE_LIMITED.labels(_method(request.url)).inc()

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from app.metrics import SLACK_RATE_LIMITED
 from app.settings import Settings
@@ -88,3 +89,19 @@ def test_the_stand_in_answers_like_slack(sandbox: ServerThread) -> None:
     assert httpx.get(api, headers=auth).json()["error"] == "invalid_arguments"
     unknown = httpx.get(api, params={"email": "nobody@corp.example"}, headers=auth).json()
     assert unknown == {"ok": False, "error": "users_not_found"}
+
+
+def test_a_rate_limited_post_is_left_to_the_outbox_other_calls_are_retried(
+    sandbox: ServerThread,
+) -> None:
+    slack = client(sandbox)
+    channel = "C" + uuid.uuid4().hex[:10]
+    posted = slack.chat_postMessage(channel=channel, text="first")
+    fail = {"status": 429, "retry_after": 1, "times": 1}
+    httpx.post(f"{sandbox.url}/_control/fail", json={"method": "chat.postMessage", **fail})
+    # A post retried inside the SDK would skip the channel's pacing: the 429 comes back to us.
+    with pytest.raises(SlackApiError) as refused:
+        slack.chat_postMessage(channel=channel, text="second")
+    assert refused.value.response.status_code == 429
+    httpx.post(f"{sandbox.url}/_control/fail", json={"method": "chat.update", **fail})
+    slack.chat_update(channel=channel, ts=posted["ts"], text="edited")  # retried after 1 s
