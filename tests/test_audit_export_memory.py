@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -9,6 +10,9 @@ from bench.pg import PG_ADMIN_URL, scratch_database
 from tests.audit_api import abandon, api_process, download
 from tests.audit_bulk import append_synthetic
 from tests.helpers import wait_for
+
+# Processes of their own on 200,000-event logs: part of `make test`, not of the edit-test loop.
+pytestmark = pytest.mark.slow
 
 # The short log already spans many fetch batches and chunks: both runs reach the same steady state.
 SMALL, LARGE = 20_000, 200_000

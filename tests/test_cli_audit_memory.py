@@ -2,8 +2,13 @@
 
 from pathlib import Path
 
+import pytest
+
 from bench.pg import scratch_database
 from tests.audit_bulk import append_synthetic, run_cli
+
+# Processes of their own on 200,000-event logs: part of `make test`, not of the edit-test loop.
+pytestmark = pytest.mark.slow
 
 # The short log already spans several fetch batches, so both runs reach the same steady state.
 SMALL, LARGE = 20_000, 200_000
