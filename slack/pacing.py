@@ -45,15 +45,18 @@ def reserve_slot(db: Database, channel: str) -> datetime:
 def hold_channel(db: Database, channel: str, seconds: float) -> None:
     """Slack said 429 for this channel: nobody posts to it again before `seconds` from now."""
     resume = utcnow() + timedelta(seconds=seconds)
-    with db.session() as session:
-        row = session.get(SlackChannelPace, channel, with_for_update=True)
-        if row is None:
-            row = SlackChannelPace(channel=channel, next_slot_at=resume)
-            session.add(row)
-        row.next_slot_at = max(row.next_slot_at, resume)
-        # Posts already booked inside the pause wait for it too (see take_turn).
-        if row.last_post_at is None or row.last_post_at < resume - INTERVAL:
-            row.last_post_at = resume - INTERVAL
+    try:
+        with db.session() as session:
+            row = session.get(SlackChannelPace, channel, with_for_update=True)
+            if row is None:
+                row = SlackChannelPace(channel=channel, next_slot_at=resume)
+                session.add(row)
+            row.next_slot_at = max(row.next_slot_at, resume)
+            # Posts already booked inside the pause wait for it too (see take_turn).
+            if row.last_post_at is None or row.last_post_at < resume - INTERVAL:
+                row.last_post_at = resume - INTERVAL
+    except IntegrityError:  # another worker created the row first, for the same 429 wave
+        return
 
 
 def take_turn(db: Database, channel: str) -> float:
