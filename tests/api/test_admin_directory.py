@@ -212,6 +212,7 @@ def test_a_slack_id_held_by_someone_else_is_refused(
     assert holder.email in error["message"]
 
 
+@pytest.mark.slow  # waits out real timeouts or Retry-After
 def test_failed_slack_lookups_are_reported_and_not_fatal(
     client: TestClient, person: PersonFactory, slack_standin: ServerThread
 ) -> None:

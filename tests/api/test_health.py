@@ -29,6 +29,7 @@ def test_not_ready_but_alive_while_the_database_is_down(make_client: AppFactory)
     assert answer.json()["detail"] == "not ready: database unreachable"
 
 
+@pytest.mark.slow  # waits out real timeouts or Retry-After
 def test_not_ready_while_the_broker_is_down(make_client: AppFactory) -> None:
     client = make_client(celery_broker_url="redis://127.0.0.1:1/0")
     answer = client.get("/readyz")
@@ -52,6 +53,7 @@ def silent_database() -> Iterator[str]:
             hang_up.cancel()
 
 
+@pytest.mark.slow  # waits out real timeouts or Retry-After
 def test_a_database_that_hangs_gets_a_prompt_503(
     make_client: AppFactory, silent_database: str
 ) -> None:

@@ -109,6 +109,7 @@ def test_refusals_and_malformed_answers_give_no_advice(
     assert len(requests) == 1
 
 
+@pytest.mark.slow  # waits out real timeouts or Retry-After
 def test_errors_are_retried_by_the_sdk_alone_within_the_time_budget(
     standin: ServerThread,
 ) -> None:
@@ -126,6 +127,7 @@ def test_errors_are_retried_by_the_sdk_alone_within_the_time_budget(
     assert elapsed < budget < 300
 
 
+@pytest.mark.slow  # waits out real timeouts or Retry-After
 def test_a_timeout_is_bounded_by_the_per_attempt_timeout(standin: ServerThread) -> None:
     started = time.monotonic()
     advice, requests = ask(

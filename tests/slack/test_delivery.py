@@ -99,6 +99,7 @@ def test_sandbox_rejects_bad_tokens_and_oversize_blocks(sandbox: ServerThread) -
     assert big["error"] == "invalid_blocks"
 
 
+@pytest.mark.slow  # waits out real timeouts or Retry-After
 def test_a_refused_post_releases_the_lease_for_an_early_retry(
     db: Database, sandbox: ServerThread
 ) -> None:

@@ -48,6 +48,7 @@ def test_members_are_found_by_email_and_strangers_are_not(sandbox: ServerThread)
     assert results.failed == {stranger: "users_not_found"}
 
 
+@pytest.mark.slow  # waits out real timeouts or Retry-After
 def test_a_rate_limit_stops_the_lookups_that_would_follow(sandbox: ServerThread) -> None:
     first, _ = member(sandbox)
     second, _ = member(sandbox)
@@ -66,6 +67,7 @@ def test_a_rate_limit_stops_the_lookups_that_would_follow(sandbox: ServerThread)
     assert not [method for method in methods if "@" in method or "?" in method]
 
 
+@pytest.mark.slow  # waits out real timeouts or Retry-After
 def test_a_bad_token_and_an_unreachable_slack_are_reported(sandbox: ServerThread) -> None:
     email, _ = member(sandbox)
     other, _ = member(sandbox)
@@ -91,6 +93,7 @@ def test_the_stand_in_answers_like_slack(sandbox: ServerThread) -> None:
     assert unknown == {"ok": False, "error": "users_not_found"}
 
 
+@pytest.mark.slow  # waits out real timeouts or Retry-After
 def test_a_rate_limited_post_is_left_to_the_outbox_other_calls_are_retried(
     sandbox: ServerThread,
 ) -> None:

@@ -5,6 +5,8 @@ import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import pytest
+
 from app.db import Database
 from app.services.employees import add_employee
 from app.services.expenses import NewExpense, submit
@@ -52,6 +54,7 @@ def test_queue_depth_oldest_wait_and_outbox_backlog(db: Database, redis_url: str
     assert seen[("expense_bot_slack_outbox_backlog", ("dm",))] >= 1
 
 
+@pytest.mark.slow  # waits out real timeouts or Retry-After
 def test_an_unreachable_broker_does_not_fail_the_scrape(db: Database) -> None:
     celery = make_celery(
         Settings(
