@@ -189,7 +189,8 @@ def submit_as_alice(db: Database, amounts: list[str], tag: str) -> list[uuid.UUI
             f"{tag}-{i}",
             "bench",
             date(2026, 11, 1),
-            "https://r.example/1",
+            # One link each: a link claimed twice is a duplicate, which a human decides.
+            f"https://r.example/{tag}-{i}",
         )
         with db.session() as session:
             expense, _ = expenses.submit(session, alice, data, None)

@@ -7,12 +7,13 @@ each goes to a human). Every run has a queue of its own, so no run inherits anot
 
 import secrets
 import time
+import uuid
 
 from celery import Celery
 from sqlalchemy import func, select
 
 from app.db import Database
-from app.job_names import EVALUATE_EXPENSE
+from app.job_names import EVALUATE_EXPENSE, EVALUATE_EXPENSES
 from bench.common import Bench, running_api, submit_as_alice
 from bench.standins.openai_standin import EXPECTED_KEY, create_openai_standin
 from bench.standins.server import ServerThread
@@ -21,21 +22,31 @@ from models import Expense
 LLM_LATENCY = 1.0
 BASELINE = ("prefork", 2)
 OURS = ("threads", 128)
-# (label, (pool, concurrency), LLM on, expenses)
+# The API's job relay sends the evaluations it gathers in a moment as one message.
+BATCH = 20
+# (label, (pool, concurrency), LLM on, expenses, expenses per message)
 RUNS = (
-    ("prefork baseline", BASELINE, True, 24),
-    ("this worker", OURS, True, 1000),
-    ("this worker, no LLM", OURS, False, 1000),
+    ("prefork baseline", BASELINE, True, 24, 1),
+    ("this worker", OURS, True, 1000, 1),
+    ("this worker, batched", OURS, True, 1000, BATCH),
+    ("this worker, no LLM", OURS, False, 1000, 1),
 )
 
 
-def decide(bench: Bench, db: Database, queue: str, count: int, tag: str) -> float:
-    """Submit `count` expenses, queue their evaluations, return seconds until all are decided."""
+def decide(
+    bench: Bench, db: Database, queue: str, count: int, batch: int, tag: str
+) -> tuple[float, str]:
+    """Submit `count` expenses, queue their evaluations `batch` to a message; seconds until all
+    are decided, and how they ended."""
     celery = Celery(broker=bench.env["CELERY_BROKER_URL"])
     ids = submit_as_alice(db, ["45.00"] * count, tag)
     started = time.perf_counter()
-    for expense_id in ids:
-        celery.send_task(EVALUATE_EXPENSE, args=[str(expense_id)], queue=queue)
+    for n in range(0, count, batch):
+        some = [str(i) for i in ids[n : n + batch]]
+        if batch == 1:
+            celery.send_task(EVALUATE_EXPENSE, args=some, queue=queue)
+        else:
+            celery.send_task(EVALUATE_EXPENSES, args=[some], queue=queue)
     while True:
         with db.session() as session:
             left = session.scalar(
@@ -44,8 +55,17 @@ def decide(bench: Bench, db: Database, queue: str, count: int, tag: str) -> floa
                 .where(Expense.id.in_(ids), Expense.status == "submitted")
             )
         if left == 0:
-            return time.perf_counter() - started
+            return time.perf_counter() - started, outcomes(db, ids)
         time.sleep(0.05)
+
+
+def outcomes(db: Database, ids: list[uuid.UUID]) -> str:
+    """How the expenses ended, so a rate is never read off the wrong path."""
+    with db.session() as session:
+        rows = session.execute(
+            select(Expense.status, func.count()).where(Expense.id.in_(ids)).group_by(Expense.status)
+        ).all()
+    return ", ".join(f"{status} {n}" for status, n in sorted(rows))
 
 
 def main() -> None:
@@ -60,7 +80,7 @@ def main() -> None:
     ):
         db = Database(bench.database_url, job_sender=lambda _jobs: None)
         rates = {}
-        for label, (pool, concurrency), with_llm, count in RUNS:
+        for label, (pool, concurrency), with_llm, count, batch in RUNS:
             queue = f"bench-{secrets.token_hex(4)}"
             worker = bench.start_worker(
                 concurrency,
@@ -69,18 +89,20 @@ def main() -> None:
                 LLM_REVIEW="true" if with_llm else "false",
             )
             try:
-                seconds = decide(bench, db, queue, count, secrets.token_hex(3))
+                seconds, ended = decide(bench, db, queue, count, batch, secrets.token_hex(3))
             finally:
                 worker.terminate()
                 worker.wait(timeout=60)
             rates[label] = count / seconds
             print(
                 f"{label:<22} pool={pool:<8} concurrency={concurrency:<4} expenses={count:<5} "
+                f"per message={batch:<3} "
                 f"{seconds:6.2f}s {rates[label]:7.2f} decisions/s "
-                f"(LLM {f'{LLM_LATENCY}s' if with_llm else 'off'})"
+                f"(LLM {f'{LLM_LATENCY}s' if with_llm else 'off'}; {ended})"
             )
-        ratio = rates["this worker"] / rates["prefork baseline"]
-        print(f"this worker / prefork baseline, both with the LLM: {ratio:.1f}x")
+        for label in ("this worker", "this worker, batched"):
+            ratio = rates[label] / rates["prefork baseline"]
+            print(f"{label} / prefork baseline, both with the LLM: {ratio:.1f}x")
         db.dispose()
 
 

@@ -5,7 +5,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Date, Enum, ForeignKey, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import Date, Enum, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.domain.advice import Advice
@@ -25,7 +25,10 @@ STATUS_TYPE = Enum(
 
 class Expense(Base):
     __tablename__ = "expenses"
-    __table_args__ = (UniqueConstraint("submitter_id", "idempotency_key"),)
+    __table_args__ = (
+        UniqueConstraint("submitter_id", "idempotency_key"),
+        Index("ix_expenses_submitter_merchant_key", "submitter_id", "merchant_key"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     submitter_id: Mapped[int] = mapped_column(ForeignKey("employees.id"), index=True)
@@ -33,6 +36,9 @@ class Expense(Base):
     currency: Mapped[str] = mapped_column(String(3))
     category: Mapped[str] = mapped_column(String(64))
     merchant: Mapped[str] = mapped_column(String(200))
+    # The merchant as the duplicate rule compares it (app.domain.history.merchant_key), so the
+    # database can find a submitter's earlier claims there without reading all of them.
+    merchant_key: Mapped[str] = mapped_column(Text)
     description: Mapped[str] = mapped_column(Text)
     incurred_on: Mapped[date] = mapped_column(Date)
     receipt_url: Mapped[str | None] = mapped_column(String(2048))

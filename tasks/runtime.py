@@ -1,5 +1,6 @@
 """Per-process resources for tasks: the database, the Slack client and the LLM reviewer."""
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -22,6 +23,9 @@ class Runtime:
     db: Database
     slack: WebClient
     reviewer: Reviewer
+    # Runs a batch's evaluations side by side: as many threads as the worker has, since each
+    # mostly waits on the LLM. Threads start only when first used (never in a prefork parent).
+    evaluations: ThreadPoolExecutor
 
     @property
     def links(self) -> ReceiptLinks:
@@ -42,6 +46,7 @@ def runtime() -> Runtime:
         ),
         slack=make_web_client(settings),
         reviewer=make_reviewer(settings),
+        evaluations=ThreadPoolExecutor(settings.worker_concurrency, "evaluation"),
     )
 
 

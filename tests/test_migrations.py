@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from app.migrate import alembic_config, upgrade
 from app.services.audit_verify import verify
 from bench.pg import scratch_database
-from models import AuditEvent, Base
+from models import AuditEvent, Base, Expense
 from tests.audit_rows import write_events
 
 BEFORE_AUDIT_CHAIN = "16711ce5ae2e"
@@ -109,7 +109,7 @@ def old_rows(conn: sa.Connection) -> None:
             amount=Decimal("120.5"),
             currency="EUR",
             category="travel",
-            merchant="M",
+            merchant=" Straße CAFÉ ",
             description="d",
             incurred_on=date(2026, 11, 1),
             status="approved",
@@ -161,10 +161,13 @@ def test_existing_events_are_migrated_onto_the_chain(
         upgrade(url)
         with engine.connect() as conn:
             rows = conn.execute(select(AuditEvent).order_by(AuditEvent.id)).all()
+            keys = conn.scalars(select(Expense.merchant_key)).all()
         verdict = verify(engine)
         engine.dispose()
     assert verdict.problem is None
     assert verdict.checked == 3
+    # Earlier expenses get the key the duplicate rule compares (casefold, not SQL's lower).
+    assert keys == ["strasse café"]
     submitted, routed, approved = rows
     assert [r.seq for r in rows] == [1, 2, 3]
     assert (submitted.channel, submitted.actor_employee_id) == ("api", 1)

@@ -38,7 +38,8 @@ class History:
     # Earlier expenses, anyone's, with the same receipt.
     same_receipt: tuple[str, ...] = ()
     # The submitter's approved and pending spend in this category and month, in the policy
-    # currency; None when one of those amounts has no rate in the policy.
+    # currency, counted only for a category with a monthly cap; None when one of those
+    # amounts has no rate in the policy.
     month_spent: Decimal | None = Decimal(0)
 
 
@@ -47,17 +48,17 @@ def receipt_sha256(receipt_url: str | None) -> str | None:
     return hashlib.sha256(receipt_url.strip().encode()).hexdigest() if receipt_url else None
 
 
-def earliest_relevant(policy: Policy, incurred_on: date) -> date:
-    """No earlier incurred date can be a duplicate or fall in the same month."""
-    window = date.fromordinal(incurred_on.toordinal() - policy.clauses.duplicate_window_days)
-    return min(window, incurred_on.replace(day=1))
+def merchant_key(merchant: str) -> str:
+    """What two spellings of one merchant share: " CAFÉ " and "café" are the same merchant."""
+    return merchant.strip().casefold()
 
 
 def history_for(policy: Policy, expense: PastExpense, others: Iterable[PastExpense]) -> History:
     """The history of `expense` among `others`, counting only expenses created before it."""
     window = policy.clauses.duplicate_window_days
-    merchant = expense.merchant.strip().casefold()
+    merchant = merchant_key(expense.merchant)
     category = expense.category.strip().lower()
+    capped = category in policy.clauses.monthly_caps
     month = (expense.incurred_on.year, expense.incurred_on.month)
     duplicates: list[str] = []
     same_receipt: list[str] = []
@@ -74,12 +75,13 @@ def history_for(policy: Policy, expense: PastExpense, others: Iterable[PastExpen
             payable
             and other.amount == expense.amount
             and other.currency == expense.currency
-            and other.merchant.strip().casefold() == merchant
+            and merchant_key(other.merchant) == merchant
             and abs((other.incurred_on - expense.incurred_on).days) <= window
         ):
             duplicates.append(other.id)
         if (
-            other.status in COUNTS_TOWARDS_CAP
+            capped
+            and other.status in COUNTS_TOWARDS_CAP
             and other.category.strip().lower() == category
             and (other.incurred_on.year, other.incurred_on.month) == month
         ):

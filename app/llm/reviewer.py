@@ -4,6 +4,7 @@ import hashlib
 import json
 import logging
 import secrets
+import threading
 import time
 from collections.abc import Sequence
 from typing import Literal, Protocol
@@ -147,11 +148,25 @@ class OpenAIReviewer:
     """The one retry layer for LLM calls is the SDK's: the task never retries a failed review."""
 
     def __init__(self, settings: Settings) -> None:
-        key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "unused"
         self.model = settings.openai_model
         self.logprobs = settings.openai_logprobs
         self.vision = settings.openai_vision
-        self._client = openai.OpenAI(
+        self._settings = settings
+        self._local = threading.local()
+
+    @property
+    def _client(self) -> openai.OpenAI:
+        """This thread's client. One shared by a worker's many threads convoys on its
+        connection pool's lock: in bench.evaluation half the threads stood waiting there."""
+        client: openai.OpenAI | None = getattr(self._local, "client", None)
+        if client is None:
+            client = self._local.client = self._new_client()
+        return client
+
+    def _new_client(self) -> openai.OpenAI:
+        settings = self._settings
+        key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "unused"
+        return openai.OpenAI(
             api_key=key,
             base_url=settings.openai_base_url,
             timeout=settings.openai_timeout_seconds,

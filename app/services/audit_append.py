@@ -66,12 +66,12 @@ last_seen = _LastSeen()
 def append(conn: Connection, pending: Sequence[Pending], *, commit: bool = False) -> None:
     """Link `pending` onto the chain and insert it; the head stays locked until commit.
 
-    `commit`: the caller commits right after this, so a lone event on PostgreSQL may commit in
-    the same round trip (see `_pg_append_one_and_commit`).
+    `commit`: the caller commits right after this, so on PostgreSQL a few events may commit in
+    the same round trip (see `_pg_append_and_commit`).
     """
     if conn.dialect.name == "postgresql":
-        if len(pending) == 1 and commit:
-            _pg_append_one_and_commit(conn, pending[0])
+        if commit and len(pending) <= SERVER_LINKED_MAX:
+            _pg_append_and_commit(conn, pending)
             return
         if len(pending) == 1:
             _pg_append_one(conn, pending[0])
@@ -149,24 +149,30 @@ def _content_params(p: Pending, k: int) -> dict[str, Any]:
 
 
 def _pg_append_one(conn: Connection, pending: Pending) -> None:
-    sql = f"{_pg_server_linked(conn.dialect)} SELECT seq, hash FROM appended"
-    row = conn.exec_driver_sql(sql, _one_event_params(pending)).one_or_none()
+    sql = f"{_pg_server_linked(conn.dialect, 1)} SELECT seq, hash FROM appended"
+    row = conn.exec_driver_sql(sql, _server_linked_params([pending])).one_or_none()
     if row is None:
         raise RuntimeError(_NO_HEAD)
     last_seen.set(ChainPoint(*row))
 
 
-def _pg_append_one_and_commit(conn: Connection, pending: Pending) -> None:
+# Each event's hash nests the one before it in the statement, so keep the count small: one
+# transaction writes one to three events (a gate decision: the LLM's review, the route).
+SERVER_LINKED_MAX = 4
+
+
+def _pg_append_and_commit(conn: Connection, pending: Sequence[Pending]) -> None:
     """Chain, then COMMIT, in one round trip: the head is locked for the server's time only.
 
-    A failing statement stops the ones after it, so nothing commits without its event; a
-    missing head fails too (a division by the zero events inserted). The trailing BEGIN leaves
-    an empty transaction for the session's own COMMIT, which then writes nothing.
+    A failing statement stops the ones after it, so nothing commits without its events; a
+    missing head fails too (a division by zero when fewer events went in). The trailing BEGIN
+    leaves an empty transaction for the session's own COMMIT, which then writes nothing.
     """
-    linked = _pg_server_linked(conn.dialect)
-    sql = f"{linked} SELECT 1 / count(*) FROM appended; COMMIT; BEGIN"
+    count = len(pending)
+    linked = _pg_server_linked(conn.dialect, count)
+    sql = f"{linked} SELECT 1 / (count(*) = {count})::int FROM appended; COMMIT; BEGIN"
     try:
-        conn.exec_driver_sql(sql, _one_event_params(pending))
+        conn.exec_driver_sql(sql, _server_linked_params(pending))
     except DBAPIError as exc:
         if getattr(exc.orig, "pgcode", None) == _DIVISION_BY_ZERO:
             raise RuntimeError(_NO_HEAD) from exc
@@ -177,31 +183,47 @@ _NO_HEAD = "the audit chain head is missing; run `expense-bot migrate`"
 _DIVISION_BY_ZERO = "22012"
 
 
-def _one_event_params(pending: Pending) -> dict[str, Any]:
-    return {**_content_params(pending, 0), "canonical": pending.canonical}
+def _server_linked_params(pending: Sequence[Pending]) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for k, p in enumerate(pending):
+        params.update(_content_params(p, k))
+        params[f"canonical_{k}"] = p.canonical
+    return params
 
 
-@lru_cache(maxsize=4)
-def _pg_server_linked(dialect: Dialect) -> str:
-    """One event, linked by the server: lock the head, hash, move it and insert (`appended`).
+def _pg_digest(k: int, seq: str, hash_: str) -> str:
+    """The hash of the k-th event (from 1) after the point (`seq`, `hash_`): `chain_hash`'s,
+    computed with PostgreSQL's sha256(), each nesting the one before."""
+    prev = hash_ if k == 1 else _pg_digest(k - 1, seq, hash_)
+    header = "E'expense-bot-audit/%%s\\n%%s\\n%%s\\n'"
+    return (
+        f"encode(sha256(convert_to(format({header}, {FORMAT_VERSION}, {seq} + {k}, {prev}), "
+        f"'UTF8') || %(canonical_{k - 1})s), 'hex')"
+    )
+
+
+@lru_cache(maxsize=8)
+def _pg_server_linked(dialect: Dialect, count: int) -> str:
+    """`count` events, linked by the server: lock the head, hash, move it and insert
+    (`appended`).
 
     No guess can be stale, and no step waits on this process while the head is locked (a lock
     held across a round trip and a busy interpreter is what bounds the chain's commit rate).
-    The hash is `chain_hash`'s, computed with PostgreSQL's sha256().
     """
-    header = "E'expense-bot-audit/%%s\\n%%s\\n%%s\\n'"
-    digest = (
-        f"encode(sha256(convert_to(format({header}, {FORMAT_VERSION}, old.seq + 1, old.hash), "
-        "'UTF8') || %(canonical)s), 'hex')"
+    rows = " UNION ALL ".join(
+        f"SELECT moved.old_seq + {k}, "
+        f"{_pg_digest(k - 1, 'moved.old_seq', 'moved.old_hash') if k > 1 else 'moved.old_hash'}, "
+        f"{_pg_digest(k, 'moved.old_seq', 'moved.old_hash')}, {FORMAT_VERSION}, "
+        f"{_row(k - 1, dialect, CONTENT_FIELDS)} FROM moved"
+        for k in range(1, count + 1)
     )
     return (
         f"WITH old AS (SELECT seq, hash FROM audit_chain_head WHERE id = {HEAD_ID} FOR UPDATE), "
-        f"moved AS (UPDATE audit_chain_head AS head SET seq = old.seq + 1, hash = {digest} "
-        f"FROM old WHERE head.id = {HEAD_ID} "
-        "RETURNING head.seq, old.hash AS prev_hash, head.hash), "
-        f"appended AS (INSERT INTO audit_events ({', '.join(_COLUMNS)}) "
-        f"SELECT moved.seq, moved.prev_hash, moved.hash, {FORMAT_VERSION}, "
-        f"{_placeholders(1, dialect, CONTENT_FIELDS)[1:-1]} FROM moved RETURNING seq, hash)"
+        f"moved AS (UPDATE audit_chain_head AS head SET seq = old.seq + {count}, "
+        f"hash = {_pg_digest(count, 'old.seq', 'old.hash')} FROM old WHERE head.id = {HEAD_ID} "
+        "RETURNING old.seq AS old_seq, old.hash AS old_hash), "
+        f"appended AS (INSERT INTO audit_events ({', '.join(_COLUMNS)}) {rows} "
+        "RETURNING seq, hash)"
     )
 
 
@@ -214,15 +236,17 @@ def _placeholders(
     count: int, dialect: Dialect | None = None, names: Sequence[str] = _COLUMNS
 ) -> str:
     """`(%(seq_0)s, ...), ...`, cast to the column types (for a SELECT) if `dialect` is given."""
+    return ", ".join(f"({_row(k, dialect, names)})" for k in range(count))
+
+
+def _row(k: int, dialect: Dialect | None, names: Sequence[str]) -> str:
+    """`%(seq_k)s, ...` for the k-th row (from 0), cast as `_placeholders` says."""
     table = AuditEvent.__table__
     casts = {
         name: f"::{table.c[name].type.compile(dialect=dialect)}" if dialect else ""
         for name in names
     }
-    return ", ".join(
-        "(" + ", ".join(f"%({name}_{k})s{casts[name]}" for name in names) + ")"
-        for k in range(count)
-    )
+    return ", ".join(f"%({name}_{k})s{casts[name]}" for name in names)
 
 
 @lru_cache(maxsize=32)

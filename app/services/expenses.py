@@ -16,7 +16,7 @@ from app import job_names
 from app.db import enqueue_after_commit
 from app.domain.audit import Actor, AuditAction, Channel, EventContext, Valuation
 from app.domain.errors import IdempotencyConflict, NotFound
-from app.domain.history import receipt_sha256
+from app.domain.history import merchant_key, receipt_sha256
 from app.domain.money import in_minor_units
 from app.domain.roles import Role
 from app.domain.workflow import Status
@@ -37,6 +37,13 @@ class NewExpense:
     def values(self) -> dict[str, Any]:
         """The fields by name; unlike `asdict`, without deep-copying values that are immutable."""
         return {name: getattr(self, name) for name in FIELDS}
+
+    def derived(self) -> dict[str, Any]:
+        """The stored columns computed from the claim, which the history rules search on."""
+        return {
+            "receipt_sha256": receipt_sha256(self.receipt_url),
+            "merchant_key": merchant_key(self.merchant),
+        }
 
     def fingerprint(self) -> str:
         """A stable hash of the request body, to tell a retry from a different request."""
@@ -72,8 +79,8 @@ def submit(
         status=Status.SUBMITTED.value,
         idempotency_key=idempotency_key,
         request_hash=fingerprint,
-        receipt_sha256=receipt_sha256(data.receipt_url),
         **data.values(),
+        **data.derived(),
     )
     session.add(expense)
     session.flush()

@@ -1,12 +1,19 @@
 """Reading an expense's history (earlier claims, this month's spend) for the pure history rules."""
 
 from collections.abc import Sequence
+from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Executable, or_, select
+from sqlalchemy import ColumnElement, Executable, func, or_, select
 from sqlalchemy.orm import Session
 
-from app.domain.history import History, PastExpense, earliest_relevant, history_for
+from app.domain.history import (
+    COUNTS_TOWARDS_CAP,
+    NOT_PAYABLE,
+    History,
+    PastExpense,
+    history_for,
+)
 from app.domain.policy import Policy
 from app.domain.workflow import Status
 from models import Expense
@@ -53,17 +60,45 @@ def as_past(expense: Expense) -> PastExpense:
 
 
 def candidates(session: Session, expense: Expense, policy: Policy) -> Sequence[PastExpense]:
-    """Earlier expenses that might matter; history_for decides which do."""
-    same_submitter = (Expense.submitter_id == expense.submitter_id) & (
-        Expense.incurred_on >= earliest_relevant(policy, expense.incurred_on)
-    )
-    conditions: list[ColumnElement[bool]] = [same_submitter]
+    """Earlier expenses that might matter; history_for decides which do.
+
+    Narrowed in SQL to what could count, so a prolific submitter's history is not read whole on
+    every evaluation: the same merchant and amount near the date, the same receipt, and this
+    month's claims in the category only when it has a monthly cap.
+    """
+    window = timedelta(days=policy.clauses.duplicate_window_days)
+    mine = Expense.submitter_id == expense.submitter_id
+    conditions: list[ColumnElement[bool]] = [
+        mine
+        & (Expense.merchant_key == expense.merchant_key)
+        & (Expense.amount == expense.amount)
+        & (Expense.currency == expense.currency)
+        & Expense.incurred_on.between(expense.incurred_on - window, expense.incurred_on + window)
+        & Expense.status.not_in(sorted(NOT_PAYABLE))
+    ]
     if expense.receipt_sha256:
-        conditions.append(Expense.receipt_sha256 == expense.receipt_sha256)
+        conditions.append(
+            (Expense.receipt_sha256 == expense.receipt_sha256)
+            & Expense.status.not_in(sorted(NOT_PAYABLE))
+        )
+    category = expense.category.strip().lower()
+    if category in policy.clauses.monthly_caps:
+        first = expense.incurred_on.replace(day=1)
+        conditions.append(
+            mine
+            & (func.lower(func.trim(Expense.category)) == category)
+            & (Expense.incurred_on >= first)
+            & (Expense.incurred_on < next_month(first))
+            & Expense.status.in_(sorted(COUNTS_TOWARDS_CAP))
+        )
     stmt = select(*PAST_COLUMNS).where(
         Expense.created_at < expense.created_at, Expense.id != expense.id, or_(*conditions)
     )
     return past_rows(stmt, session)
+
+
+def next_month(first: date) -> date:
+    return date(first.year + first.month // 12, first.month % 12 + 1, 1)
 
 
 def history_of(session: Session, expense: Expense, policy: Policy) -> History:

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from app.domain.audit import Actor
 from app.domain.errors import IdempotencyConflict
-from app.domain.history import receipt_sha256
 from app.domain.workflow import Status
 from app.services import expenses
 from app.services.employees import authenticate_hash, live_token_holder
@@ -54,11 +53,11 @@ def submit_for_token(
         new_id = uuid.uuid4()
         params = {
             **data.values(),
+            **data.derived(),
             "token_hash": token_hash,
             "id": new_id,
             "idempotency_key": idempotency_key,
             "request_hash": fingerprint,
-            "receipt_sha256": receipt_sha256(data.receipt_url),
             "created_at": now,
             "updated_at": now,
         }
@@ -92,6 +91,7 @@ _FROM_REQUEST = (
     "idempotency_key",
     "request_hash",
     "receipt_sha256",
+    "merchant_key",
     "created_at",
     "updated_at",
 )

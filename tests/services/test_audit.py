@@ -205,6 +205,8 @@ def write_many(url: str, run: str, threads: int, transactions: int, barrier: Any
                         raise Rollback
                     if i % 5 == 2:
                         event.listen(session, "before_commit", fail_late)
+                    if i % 5 == 3:
+                        audit.commit_with_chain(session)  # linked and committed by the server
             except Rollback:
                 continue
             committed += [tag] * (1 + i % 3)
@@ -312,6 +314,38 @@ def test_a_lone_event_is_linked_by_the_server_in_one_statement_whatever_the_gues
     seen = audit_append.last_seen.get()
     assert seen is not None
     assert (seen.seq, seen.hash) == (2, rows[-1].hash)
+    assert verify(own_db.engine).problem is None
+
+
+def test_a_few_events_committed_with_their_chaining_take_one_statement(
+    own_db: Database,
+) -> None:
+    """commit_with_chain: the server links, inserts and commits up to SERVER_LINKED_MAX events
+    in the statement that locks the head; more take the usual path and the session's COMMIT."""
+    head_statements = chain_statements(own_db)
+
+    def write(run: str, count: int) -> list[str]:
+        head_statements.clear()
+        with own_db.session() as session:
+            for index in range(count):
+                note(session, run, index)
+            audit.commit_with_chain(session)
+        return head_statements[:]
+
+    for count in range(1, audit_append.SERVER_LINKED_MAX + 1):
+        audit_append.last_seen.set(ChainPoint(0, "f" * 64))  # no guess is read
+        (statement,) = write(f"{count} events", count)
+        assert statement.rstrip().endswith("COMMIT; BEGIN")
+    assert len(write("more events", audit_append.SERVER_LINKED_MAX + 1)) >= 1
+    with own_db.session() as session:
+        rows = session.execute(select(AuditEvent.seq, AuditEvent.details)).all()
+    written = [(d["run"], d["index"]) for _, d in sorted(rows, key=lambda r: r[0])]
+    expected = [
+        (f"{count} events", index)
+        for count in range(1, audit_append.SERVER_LINKED_MAX + 1)
+        for index in range(count)
+    ]
+    assert written == expected + [("more events", i) for i in range(5)]
     assert verify(own_db.engine).problem is None
 
 

@@ -1,18 +1,21 @@
 """The gate on real PostgreSQL: history, auto-rejection, shadow mode, and what is recorded."""
 
+import random
 import uuid
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app import job_names
 from app.db import Database
+from app.domain.history import history_for
 from app.domain.policy import Policy
 from app.policy_loader import load_policy
-from models import AuditEvent, Decision
+from app.services.history import as_past, history_of
+from models import AuditEvent, Decision, Expense
 from tests.conftest import JobRecorder
 from tests.factories import claim, click, evaluate, person, policy_file
 
@@ -127,3 +130,48 @@ def test_shadow_mode_sends_everything_to_a_human_and_records_the_would_be(
     casino = evaluate(db, claim(db, person(db), merchant="casino"), shadow)
     assert casino.status == "pending_approval"
     assert gate_event(db, casino.id).details["shadow_mode_would_be"] == "auto_reject"
+
+
+EDGE_DAYS = [date(2026, 10, 1), date(2026, 10, 31), date(2026, 11, 1), date(2026, 11, 30)]
+
+
+def test_the_history_read_from_sql_is_what_judging_every_earlier_claim_gives(
+    db: Database, policy: Policy
+) -> None:
+    """The SQL narrows to candidates; it must never drop one that history_for would count."""
+    rng = random.Random(7)
+    people = [person(db), person(db)]
+    tag = uuid.uuid4().hex
+    statuses = ["submitted", "approved", "pending_approval", "needs_info", "rejected", "expired"]
+    ids = []
+    for _ in range(80):
+        changes: dict[str, object] = {
+            "amount": Decimal(rng.choice(["40.00", "120.00", "300.00"])),
+            "currency": rng.choice(["USD", "USD", "EUR", "CHF"]),
+            "category": rng.choice(["meals", "training", "travel"]),
+            "merchant": rng.choice([f"Straße {tag}", f" STRASSE {tag}", f"Inn {tag}"]),
+            # Month ends and dates 30 and 31 days apart: the edges of months and of the window.
+            "incurred_on": rng.choice(EDGE_DAYS),
+            "receipt_url": rng.choice([None, *(f"https://r.example/{tag}/{n}" for n in range(4))]),
+        }
+        ids.append(claim(db, rng.choice(people), **changes))
+    with db.session() as session:
+        for expense_id in ids:
+            session.execute(
+                update(Expense).where(Expense.id == expense_id).values(status=rng.choice(statuses))
+            )
+    with db.session() as session:
+        everything = [
+            as_past(e) for e in session.scalars(select(Expense).where(Expense.id.in_(ids)))
+        ]
+        counted = {"duplicates": 0, "same_receipt": 0, "capped": 0}
+        for expense_id in ids:
+            expense = session.get(Expense, expense_id)
+            assert expense is not None
+            judged = history_for(policy, as_past(expense), everything)
+            assert history_of(session, expense, policy) == judged
+            counted["duplicates"] += bool(judged.duplicates)
+            counted["same_receipt"] += bool(judged.same_receipt)
+            counted["capped"] += judged.month_spent != 0
+    # The data exercises every part of the history, so the equality above means something.
+    assert min(counted.values()) >= 5, counted

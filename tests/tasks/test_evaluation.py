@@ -1,7 +1,9 @@
 """The evaluation tasks: a batch from the job relay evaluates each expense once, as if alone."""
 
+import dataclasses
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -11,7 +13,11 @@ from sqlalchemy import select
 
 from app import job_names
 from app.db import Database
+from app.domain.advice import Advice
+from app.domain.policy import Policy
+from app.domain.rules import RuleResult
 from app.domain.workflow import Status
+from app.llm.reviewer import DisabledReviewer, ReviewInput
 from app.services import expenses
 from app.services.employees import add_employee
 from app.settings import get_settings
@@ -71,3 +77,27 @@ def test_a_batch_evaluates_each_expense_once(worker_jobs: JobRecorder, own_db: D
     # A redelivered batch finds the work done.
     assert evaluate_expenses(ids) == ["skipped"] * 3
     assert len(worker_jobs.jobs) == queued
+
+
+class MeetingReviewer(DisabledReviewer):
+    """Answers only once `count` reviews are waiting at the same time, as slow LLM calls are:
+    a batch reviewed one expense after another never gets there."""
+
+    def __init__(self, count: int) -> None:
+        self.meeting = threading.Barrier(count, timeout=20)
+
+    def review(self, review: ReviewInput, policy: Policy, trace: Sequence[RuleResult]) -> Advice:
+        self.meeting.wait()
+        return super().review(review, policy, trace)
+
+
+def test_a_batch_waits_on_its_llm_calls_side_by_side_not_in_turn(
+    worker_jobs: JobRecorder, own_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = submitted(own_db, ["12.00"] * 12)
+    reviewer = MeetingReviewer(len(ids))
+    patched = dataclasses.replace(runtime(), reviewer=reviewer)
+    monkeypatch.setattr("tasks.evaluation.runtime", lambda: patched)
+    assert evaluate_expenses(ids) == ["human"] * len(ids)
+    assert not reviewer.meeting.broken
+    assert Status.SUBMITTED not in statuses(own_db, ids)

@@ -2,6 +2,7 @@
 real openai client against the stand-in, PostgreSQL; only the process's runtime is this test's."""
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -40,7 +41,9 @@ def test_a_receipt_uploaded_before_the_gate_is_read_by_the_evaluation(
             openai_model="standin-model",
             openai_vision=True,
         )
-        rt = Runtime(settings, db, make_web_client(settings), OpenAIReviewer(settings))
+        rt = Runtime(
+            settings, db, make_web_client(settings), OpenAIReviewer(settings), ThreadPoolExecutor(2)
+        )
         monkeypatch.setattr(evaluation, "runtime", lambda: rt)
         tag = uuid.uuid4().hex[:8]
         data = png({"total": "88.00", "currency": "USD", "date": str(day), "merchant": "Cab Co"})
