@@ -10,13 +10,20 @@ from sqlalchemy.orm import Session
 from app.domain.policy import Policy
 from models import AuditEvent, PolicyVersion
 
+_STORED = "policy_versions_stored"
+
 
 def remember(session: Session, policy: Policy, at: datetime) -> None:
     """Store the policy's text the first time a decision uses it, `at` that decision's time
     (a no-op afterwards)."""
     if policy.source_text is None or policy.source_sha256 is None:
         return
+    # Texts are never deleted: once a connection has seen one stored, it need not look again.
+    seen: set[str] = session.connection().info.setdefault(_STORED, set())
+    if policy.source_sha256 in seen:
+        return
     if session.get(PolicyVersion, policy.source_sha256) is not None:
+        seen.add(policy.source_sha256)
         return
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     # Two workers may meet the same new file at once; the second insert changes nothing.

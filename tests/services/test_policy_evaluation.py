@@ -2,11 +2,12 @@
 
 import random
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy import func, select, update
 
 from app import job_names
@@ -14,8 +15,9 @@ from app.db import Database
 from app.domain.history import history_for
 from app.domain.policy import Policy
 from app.policy_loader import load_policy
+from app.services import policy_versions
 from app.services.history import as_past, history_of
-from models import AuditEvent, Decision, Expense
+from models import AuditEvent, Decision, Expense, PolicyVersion
 from tests.conftest import JobRecorder
 from tests.factories import claim, click, evaluate, person, policy_file
 
@@ -175,3 +177,31 @@ def test_the_history_read_from_sql_is_what_judging_every_earlier_claim_gives(
             counted["capped"] += judged.month_spent != 0
     # The data exercises every part of the history, so the equality above means something.
     assert min(counted.values()) >= 5, counted
+
+
+def test_a_policy_text_is_stored_once_and_then_no_longer_looked_up(
+    postgres_url: str, policy: Policy
+) -> None:
+    db = Database(postgres_url, job_sender=lambda _jobs: None, pool_size=1)
+    looked_up: list[str] = []
+    sqlalchemy_event.listen(
+        db.engine,
+        "before_cursor_execute",
+        lambda *args: looked_up.append(args[2]) if "policy_versions" in args[2] else None,
+    )
+    texts = []
+    try:
+        for _ in range(3):
+            looked_up.clear()
+            with db.session() as session:
+                policy_versions.remember(session, policy, datetime.now(UTC))
+            texts.append(len(looked_up))
+        with db.session() as session:
+            stored = session.get(PolicyVersion, policy.source_sha256)
+            assert stored is not None
+            assert stored.text == policy.source_text
+    finally:
+        db.dispose()
+    # Looked up (and stored, unless an earlier test did), then known on this connection.
+    assert texts[0] >= 1
+    assert texts[2] == 0
