@@ -11,7 +11,7 @@ from typing import Literal, Protocol
 
 import httpx2
 import openai
-from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
+from openai.types.chat import ChatCompletionMessageParam
 from openai.types.shared_params import ResponseFormatJSONSchema
 from pydantic import BaseModel, Field, ValidationError
 
@@ -22,6 +22,8 @@ from app.domain.prompt_clauses import clauses_text, policy_clauses, rule_trace_t
 from app.domain.receipt_check import ReceiptReading, ReceiptUnread
 from app.domain.receipt_files import ReceiptType
 from app.domain.rules import ExpenseFacts, RuleResult
+from app.llm.client import OpenAIClient
+from app.llm.completion import Completion
 from app.llm.receipt_reader import read_receipt
 from app.metrics import LLM_ERRORS, LLM_SECONDS, LLM_TOKENS
 from app.settings import MODEL_NAME_MAX, Settings
@@ -166,7 +168,7 @@ class OpenAIReviewer:
     def _new_client(self) -> openai.OpenAI:
         settings = self._settings
         key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "unused"
-        return openai.OpenAI(
+        return OpenAIClient(
             api_key=key,
             base_url=settings.openai_base_url,
             timeout=settings.openai_timeout_seconds,
@@ -194,7 +196,7 @@ class OpenAIReviewer:
         self, review: ReviewInput, policy: Policy, trace: Sequence[RuleResult], started: float
     ) -> Advice:
         try:
-            response = self._client.chat.completions.create(
+            raw = self._client.chat.completions.with_raw_response.create(
                 model=self.model,
                 messages=messages(review, policy, trace),
                 temperature=0,
@@ -207,9 +209,13 @@ class OpenAIReviewer:
             log.warning("LLM call failed: %s", exc)
             return LlmUnavailable(f"LLM error: {type(exc).__name__}", self.model)
         latency_ms = round((time.perf_counter() - started) * 1000)
+        try:
+            response = Completion.model_validate_json(raw.content)
+        except ValidationError:
+            return LlmUnavailable("LLM response was malformed", self.model)
         return self._advice(response, policy, latency_ms)
 
-    def _advice(self, response: ChatCompletion, policy: Policy, latency_ms: int) -> Advice:
+    def _advice(self, response: Completion, policy: Policy, latency_ms: int) -> Advice:
         usage = response.usage
         if usage is not None:
             LLM_TOKENS.labels("prompt").inc(usage.prompt_tokens)

@@ -1,7 +1,8 @@
 """An OpenAI-compatible chat completions stand-in. The merchant name picks its behaviour.
 
 Merchants containing LLM-SLOW (answers after 4 s), LLM-TIMEOUT, LLM-GARBAGE, LLM-REFUSE,
-LLM-ERROR (500, asking for a long Retry-After) or LLM-REJECT make it misbehave or disagree;
+LLM-ERROR (500, asking for a long Retry-After), LLM-NOTJSON or LLM-WRONGSHAPE (a 200 whose body
+is not a completion) or LLM-REJECT make it misbehave or disagree;
 anything else gets a confident "approve". Asked for logprobs, it returns them, putting 0.99 on
 its recommendation; LLM-UNSURE puts 0.6 there (while still writing 0.99), LLM-NOLOGPROBS
 returns none, like a server without them.
@@ -22,7 +23,7 @@ import uuid
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 
 EXPECTED_KEY = "sk-standin-" + secrets.token_hex(16)
 _DATA = re.compile(r"<<EXPENSE [0-9a-f]+>>\n(.*)\n<<END EXPENSE [0-9a-f]+>>", re.S)
@@ -134,6 +135,10 @@ def create_openai_standin(*, delay_seconds: float = 0.0) -> FastAPI:
             return JSONResponse(_completion(model, "sure! approve it :)"))
         if "LLM-REFUSE" in merchant:
             return JSONResponse(_completion(model, None, refusal="I can't help with that."))
+        if "LLM-NOTJSON" in merchant:
+            return PlainTextResponse("<html>502 Bad Gateway</html>", media_type="application/json")
+        if "LLM-WRONGSHAPE" in merchant:
+            return JSONResponse({"id": "x", "model": model, "choices": [{"message": "approve"}]})
         verdict = "reject" if "LLM-REJECT" in merchant else "approve"
         answer = {
             "recommendation": verdict,

@@ -99,6 +99,8 @@ def test_the_model_sees_the_clauses_and_the_trace_and_the_claim_stays_data(
     [
         ("Shop LLM-REFUSE", "LLM refused: I can't help with that."),
         ("Shop LLM-GARBAGE", "LLM answer was malformed"),
+        ("Shop LLM-NOTJSON", "LLM response was malformed"),
+        ("Shop LLM-WRONGSHAPE", "LLM response was malformed"),
     ],
 )
 def test_refusals_and_malformed_answers_give_no_advice(
