@@ -23,7 +23,7 @@ import uuid
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 EXPECTED_KEY = "sk-standin-" + secrets.token_hex(16)
 _DATA = re.compile(r"<<EXPENSE [0-9a-f]+>>\n(.*)\n<<END EXPENSE [0-9a-f]+>>", re.S)
@@ -99,7 +99,7 @@ def create_openai_standin(*, delay_seconds: float = 0.0) -> FastAPI:
     app.state.requests = []
 
     @app.post("/v1/chat/completions")
-    async def completions(request: Request) -> JSONResponse:
+    async def completions(request: Request) -> Response:
         if request.headers.get("authorization") != f"Bearer {EXPECTED_KEY}":
             return JSONResponse(
                 {"error": {"message": "bad key", "type": "invalid_request_error"}}, status_code=401
