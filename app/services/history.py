@@ -2,9 +2,10 @@
 
 from collections.abc import Sequence
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Executable, func, or_, select
+from sqlalchemy import ColumnElement, Executable, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.domain.history import (
@@ -30,11 +31,6 @@ PAST_COLUMNS = (
     Expense.status,
     Expense.created_at,
 )
-
-
-def past_rows(stmt: Executable, session: Session) -> list[PastExpense]:
-    """Rows selected with PAST_COLUMNS, as the domain's PastExpense."""
-    return [past(row) for row in session.execute(stmt)]
 
 
 def past(row: Any) -> PastExpense:
@@ -67,34 +63,57 @@ def candidates(session: Session, expense: Expense, policy: Policy) -> Sequence[P
     month's claims in the category only when it has a monthly cap.
     """
     window = timedelta(days=policy.clauses.duplicate_window_days)
-    mine = Expense.submitter_id == expense.submitter_id
+    category = expense.category.strip().lower()
+    capped = category in policy.clauses.monthly_caps
+    first = expense.incurred_on.replace(day=1)
+    params = {
+        "id": expense.id,
+        "created_at": expense.created_at,
+        "submitter_id": expense.submitter_id,
+        "merchant_key": expense.merchant_key,
+        "amount": expense.amount,
+        "currency": expense.currency,
+        "window_start": expense.incurred_on - window,
+        "window_end": expense.incurred_on + window,
+        "receipt_sha256": expense.receipt_sha256,
+        "category": category,
+        "month_start": first,
+        "month_end": next_month(first),
+    }
+    stmt = _candidates(with_receipt=bool(expense.receipt_sha256), capped=capped)
+    return [past(row) for row in session.execute(stmt, params)]
+
+
+@lru_cache(maxsize=4)
+def _candidates(*, with_receipt: bool, capped: bool) -> Executable:
+    """The query for one shape of expense, built once: each evaluation only binds values."""
+    mine = Expense.submitter_id == bindparam("submitter_id")
     conditions: list[ColumnElement[bool]] = [
         mine
-        & (Expense.merchant_key == expense.merchant_key)
-        & (Expense.amount == expense.amount)
-        & (Expense.currency == expense.currency)
-        & Expense.incurred_on.between(expense.incurred_on - window, expense.incurred_on + window)
+        & (Expense.merchant_key == bindparam("merchant_key"))
+        & (Expense.amount == bindparam("amount"))
+        & (Expense.currency == bindparam("currency"))
+        & Expense.incurred_on.between(bindparam("window_start"), bindparam("window_end"))
         & Expense.status.not_in(sorted(NOT_PAYABLE))
     ]
-    if expense.receipt_sha256:
+    if with_receipt:
         conditions.append(
-            (Expense.receipt_sha256 == expense.receipt_sha256)
+            (Expense.receipt_sha256 == bindparam("receipt_sha256"))
             & Expense.status.not_in(sorted(NOT_PAYABLE))
         )
-    category = expense.category.strip().lower()
-    if category in policy.clauses.monthly_caps:
-        first = expense.incurred_on.replace(day=1)
+    if capped:
         conditions.append(
             mine
-            & (func.lower(func.trim(Expense.category)) == category)
-            & (Expense.incurred_on >= first)
-            & (Expense.incurred_on < next_month(first))
+            & (func.lower(func.trim(Expense.category)) == bindparam("category"))
+            & (Expense.incurred_on >= bindparam("month_start"))
+            & (Expense.incurred_on < bindparam("month_end"))
             & Expense.status.in_(sorted(COUNTS_TOWARDS_CAP))
         )
-    stmt = select(*PAST_COLUMNS).where(
-        Expense.created_at < expense.created_at, Expense.id != expense.id, or_(*conditions)
+    return select(*PAST_COLUMNS).where(
+        Expense.created_at < bindparam("created_at"),
+        Expense.id != bindparam("id"),
+        or_(*conditions),
     )
-    return past_rows(stmt, session)
 
 
 def next_month(first: date) -> date:
