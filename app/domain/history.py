@@ -53,11 +53,16 @@ def merchant_key(merchant: str) -> str:
     return merchant.strip().casefold()
 
 
+def category_key(category: str) -> str:
+    """The category as the rules and caps compare it."""
+    return category.strip().lower()
+
+
 def history_for(policy: Policy, expense: PastExpense, others: Iterable[PastExpense]) -> History:
     """The history of `expense` among `others`, counting only expenses created before it."""
     window = policy.clauses.duplicate_window_days
     merchant = merchant_key(expense.merchant)
-    category = expense.category.strip().lower()
+    category = category_key(expense.category)
     capped = category in policy.clauses.monthly_caps
     month = (expense.incurred_on.year, expense.incurred_on.month)
     duplicates: list[str] = []
@@ -82,7 +87,7 @@ def history_for(policy: Policy, expense: PastExpense, others: Iterable[PastExpen
         if (
             capped
             and other.status in COUNTS_TOWARDS_CAP
-            and other.category.strip().lower() == category
+            and category_key(other.category) == category
             and (other.incurred_on.year, other.incurred_on.month) == month
         ):
             converted = policy.to_policy_currency(other.amount, other.currency)

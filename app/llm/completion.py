@@ -2,43 +2,39 @@
 
 The SDK's own reading builds every model of the response field by field in Python; in a
 128-thread worker it was a tenth of the CPU. This reads the raw body once with pydantic's
-compiled validator. It is as lenient as the reviewer needs: unknown fields are ignored, and a
-missing one is None, which the reviewer treats as no advice.
+compiled validator. It is as lenient as the reviewer needs: unknown fields are ignored (pydantic's
+default), and a missing one is empty, which the reviewer treats as no advice.
 """
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, Field
 
 
-class _Lenient(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class TokenOut(_Lenient):
+class TokenOut(BaseModel):
     token: str
     logprob: float
 
 
-class Logprobs(_Lenient):
+class Logprobs(BaseModel):
     content: list[TokenOut] | None = None
 
 
-class Message(_Lenient):
+class Message(BaseModel):
     content: str | None = None
     refusal: str | None = None
 
 
-class Choice(_Lenient):
+class Choice(BaseModel):
     finish_reason: str | None = None
-    message: Message = Message()
+    message: Message = Field(default_factory=Message)
     logprobs: Logprobs | None = None
 
 
-class Usage(_Lenient):
+class Usage(BaseModel):
     prompt_tokens: int = 0
     completion_tokens: int = 0
 
 
-class Completion(_Lenient):
+class Completion(BaseModel):
     model: str | None = None
-    choices: list[Choice] = []
+    choices: list[Choice] = Field(default_factory=list)
     usage: Usage | None = None

@@ -20,7 +20,7 @@ from app.domain.audit import (
 )
 from app.domain.audit_chain import Json
 from app.domain.gate import GateDecision, Route
-from app.domain.history import History
+from app.domain.history import History, category_key
 from app.domain.policy import Policy
 from app.domain.receipts import counts_as_receipt
 from app.domain.roles import Role
@@ -40,7 +40,7 @@ def facts_of(expense: Expense, policy: Policy, history: History | None = None) -
     return ExpenseFacts(
         amount=expense.amount,
         currency=expense.currency,
-        category=expense.category.strip().lower(),
+        category=category_key(expense.category),
         has_receipt=counted or expense.receipt_content_type is not None,
         uncounted_receipt_link=bool(expense.receipt_url) and not counted,
         merchant=expense.merchant,

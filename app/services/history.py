@@ -13,6 +13,7 @@ from app.domain.history import (
     NOT_PAYABLE,
     History,
     PastExpense,
+    category_key,
     history_for,
 )
 from app.domain.policy import Policy
@@ -63,7 +64,7 @@ def candidates(session: Session, expense: Expense, policy: Policy) -> Sequence[P
     month's claims in the category only when it has a monthly cap.
     """
     window = timedelta(days=policy.clauses.duplicate_window_days)
-    category = expense.category.strip().lower()
+    category = category_key(expense.category)
     capped = category in policy.clauses.monthly_caps
     first = expense.incurred_on.replace(day=1)
     params = {

@@ -11,6 +11,7 @@ from app.domain.policy import Policy
 from models import AuditEvent, PolicyVersion
 
 _STORED = "policy_versions_stored"
+_INSERTED = "policy_versions_inserted"
 
 
 def remember(session: Session, policy: Policy, at: datetime) -> None:
@@ -22,9 +23,13 @@ def remember(session: Session, policy: Policy, at: datetime) -> None:
     seen: set[str] = session.connection().info.setdefault(_STORED, set())
     if policy.source_sha256 in seen:
         return
+    inserted_here: set[str] = session.info.setdefault(_INSERTED, set())
     if session.get(PolicyVersion, policy.source_sha256) is not None:
-        seen.add(policy.source_sha256)
+        # Only a row another transaction committed is known to last; this one may roll back.
+        if policy.source_sha256 not in inserted_here:
+            seen.add(policy.source_sha256)
         return
+    inserted_here.add(policy.source_sha256)
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     # Two workers may meet the same new file at once; the second insert changes nothing.
     session.execute(

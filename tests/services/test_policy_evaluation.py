@@ -205,3 +205,28 @@ def test_a_policy_text_is_stored_once_and_then_no_longer_looked_up(
     # Looked up (and stored, unless an earlier test did), then known on this connection.
     assert texts[0] >= 1
     assert texts[2] == 0
+
+
+def test_a_policy_text_stored_by_a_rolled_back_transaction_is_stored_again(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    # A text of its own, which no other test has stored.
+    fresh = {'version = "2026-12-01.1"': f'version = "{uuid.uuid4().hex}"'}
+    own = load_policy(policy_file(tmp_path, **fresh))
+    db = Database(postgres_url, job_sender=lambda _jobs: None, pool_size=1)
+
+    def remember_twice_then_fail() -> None:
+        with db.session() as session:
+            policy_versions.remember(session, own, datetime.now(UTC))
+            policy_versions.remember(session, own, datetime.now(UTC))  # finds its own insert
+            raise RuntimeError("rolled back")
+
+    try:
+        with pytest.raises(RuntimeError):
+            remember_twice_then_fail()
+        with db.session() as session:  # the same connection: pool_size=1
+            policy_versions.remember(session, own, datetime.now(UTC))
+        with db.session() as session:
+            assert session.get(PolicyVersion, own.source_sha256) is not None
+    finally:
+        db.dispose()
